@@ -1,0 +1,68 @@
+"""housingcredit — the credit system for Hubei public-rental-housing households (公租房保障家庭信用管理)."""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The application factory: settings, extensions, blueprints — nothing else."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_relative_config=True,
+                instance_path=os.environ.get("HOUSINGCREDIT_INSTANCE", str(ROOT / "instance")))
+    app.config.from_file(str(ROOT / "config" / "settings.toml"), load=tomllib.load, text=False)
+    app.config.from_prefixed_env("HOUSINGCREDIT")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if config:
+        app.config.update(config)
+    _finish_settings(app)
+
+    from . import extensions
+    extensions.init_app(app)
+
+    from .accounts import views as account_views, api as account_api
+    from .archives import views as archive_views, api as archive_api
+    from .audit import views as audit_views
+    from .records import views as record_views, api as record_api
+    from .lists import views as list_views, api as list_api
+    from . import web, cli, errors
+
+    errors.init_app(app)
+    app.register_blueprint(web.bp)
+    app.register_blueprint(account_views.bp)
+    app.register_blueprint(archive_views.bp)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(record_views.bp)
+    app.register_blueprint(list_views.bp)
+    extensions.api.register_blueprint(account_api.blp)
+    extensions.api.register_blueprint(archive_api.blp)
+    extensions.api.register_blueprint(record_api.blp)
+    extensions.api.register_blueprint(list_api.blp)
+    cli.init_app(app)
+    return app
+
+
+def _finish_settings(app: Flask) -> None:
+    """Derive paths and refuse unsafe production settings (no default secret key in production)."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or ""
+    if not uri:
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "housingcredit.db")
+    elif uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if not app.config.get("EVIDENCE_DIR"):
+        app.config["EVIDENCE_DIR"] = str(Path(app.instance_path) / "evidence")
+    env = app.config.get("ENV_NAME", "development")
+    secret = app.config.get("SECRET_KEY")
+    if env == "production":
+        if not secret or secret == app.config.get("DEV_SECRET_KEY"):
+            raise RuntimeError("HOUSINGCREDIT_SECRET_KEY must be set in production; refusing to start.")
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    elif not secret:
+        app.config["SECRET_KEY"] = app.config["DEV_SECRET_KEY"]

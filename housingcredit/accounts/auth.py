@@ -1,0 +1,55 @@
+"""Wiring Flask-Login: session users for the web, bearer tokens for /api, CSRF for cookie-authenticated writes."""
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+from ..extensions import csrf, db, login_manager
+from . import service
+from .models import User
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if request.path.startswith("/api/") and _bearer():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user and user.active else None
+
+    @login_manager.request_loader
+    def load_from_token(req) -> User | None:
+        raw = _bearer()
+        if raw and req.path.startswith("/api/"):
+            g.via_token = True
+            return service.user_for_token(raw)
+        return None
+
+    @app.before_request
+    def csrf_unless_token():
+        # Bearer-token API clients send no cookies, so CSRF cannot reach them; everything else is checked.
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.path.startswith("/api/") and _bearer():
+            return
+        csrf.protect()
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+        from werkzeug.exceptions import Unauthorized
+        if request.path.startswith("/api/"):
+            raise Unauthorized()
+        return redirect(url_for("accounts.login", next=request.full_path))

@@ -1,0 +1,20 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class StaffLoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+
+
+class HouseholdLoginForm(FlaskForm):
+    id_number = StringField(_l("Head's resident ID number"), validators=[DataRequired(), Length(max=18)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+
+
+class ActivationForm(FlaskForm):
+    id_number = StringField(_l("Head's resident ID number"), validators=[DataRequired(), Length(max=18)])
+    code = StringField(_l("Activation code"), validators=[DataRequired(), Length(max=16)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=128)])

@@ -1,0 +1,23 @@
+"""Resident ID numbers (居民身份证号码): checksum via python-stdnum, birth date checked against the clock."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from ..clock import get_clock
+from ..errors import InvalidInput
+
+
+def validate(value: str, field: str = "id_number") -> str:
+    """The compact, upper-case ID number, or InvalidInput naming the field. Never logs the number."""
+    raw = (value or "").strip()
+    try:
+        number = ric.validate(raw)
+        birth = ric.get_birth_date(number)
+    except (ValidationError, KeyError, ValueError):
+        raise InvalidInput(_l("The resident ID number is not valid (check the digits and the checksum)."),
+                           field=field) from None
+    if birth > get_clock().today():
+        raise InvalidInput(_l("The resident ID number has a birth date in the future."), field=field)
+    return number.upper()

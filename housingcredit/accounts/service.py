@@ -1,0 +1,146 @@
+"""Account use cases: staff users, household activation and login, API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..audit import service as audit
+from ..clock import get_clock
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from . import gate, idnumbers, regions
+from .models import ApiToken, Role, User
+
+ACTIVATION_DAYS = 14
+MIN_PASSWORD = 8
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _check_password(password: str, field: str = "password") -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(_l("The password must have at least 8 characters."), field=field)
+
+
+def create_staff(username: str, display_name: str, role: Role, region_code: str, password: str,
+                 actor=None) -> User:
+    if role == Role.household:
+        raise InvalidInput(_l("Households get their account through activation."), field="role")
+    if regions.get(region_code) is None:
+        raise InvalidInput(_l("Unknown region code."), field="region_code")
+    _check_password(password)
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise InvalidInput(_l("This username is taken."), field="username")
+    user = User(username=username, display_name=display_name, role=role, region_code=region_code,
+                password_hash=generate_password_hash(password), created_dt=get_clock().now_utc())
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, region_code=region_code,
+                 after={"username": username, "role": role.value, "region_code": region_code}, actor=actor)
+    return user
+
+
+def authenticate_staff(username: str, password: str) -> User | None:
+    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
+    if user is None or user.role == Role.household or not user.active or not user.password_hash:
+        # Spend the same time as a real check so usernames cannot be probed by timing.
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def _household_user_by_id_number(id_number: str) -> User | None:
+    from ..archives.models import Member, Relation
+    return db.session.scalar(
+        sa.select(User).join(Member, Member.household_id == User.household_id)
+        .where(Member.id_number == id_number, Member.relation == Relation.head, User.role == Role.household))
+
+
+def authenticate_household(id_number: str, password: str) -> User | None:
+    try:
+        number = idnumbers.validate(id_number)
+    except InvalidInput:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    user = _household_user_by_id_number(number)
+    if user is None or not user.password_hash or not user.active:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def issue_activation_code(household, actor: User) -> str:
+    """A one-time code the caseworker hands to the household; only its hash is kept."""
+    gate.check_household(household, "account.activate_household", actor)
+    if household.head is None:
+        raise InvalidInput(_l("The household has no head member."), field="members")
+    code = f"{secrets.randbelow(10**8):08d}"
+    user = db.session.scalar(sa.select(User).where(User.household_id == household.id))
+    now = get_clock().now_utc()
+    if user is None:
+        user = User(username=f"household-{household.id}", display_name=household.head.name, role=Role.household,
+                    region_code=household.region_code, household_id=household.id, created_dt=now)
+        db.session.add(user)
+    user.activation_hash = _sha(code)
+    user.activation_expires_dt = now + timedelta(days=ACTIVATION_DAYS)
+    db.session.flush()
+    audit.record("household.activation_issued", "user", user.id, household_id=household.id,
+                 region_code=household.region_code, after={"expires": user.activation_expires_dt.isoformat()})
+    return code
+
+
+def activate_household(id_number: str, code: str, password: str) -> User:
+    number = idnumbers.validate(id_number)
+    _check_password(password)
+    user = _household_user_by_id_number(number)
+    now = get_clock().now_utc()
+    if (user is None or not user.activation_hash or not secrets.compare_digest(user.activation_hash, _sha(code or ""))
+            or user.activation_expires_dt is None or user.activation_expires_dt < now):
+        raise InvalidInput(_l("The activation code is not valid or has expired."), field="code")
+    user.password_hash = generate_password_hash(password)
+    user.activation_hash = None
+    user.activation_expires_dt = None
+    db.session.flush()
+    audit.record("household.activated", "user", user.id, household_id=user.household_id,
+                 region_code=user.region_code, actor=(user.id, user.username))
+    return user
+
+
+def create_token(user: User, name: str, days: int = 365) -> str:
+    """A bearer token for a staff client; returned once, stored as a hash."""
+    if user.role == Role.household:
+        raise InvalidInput(_l("API tokens are for staff clients."), field="user")
+    raw = secrets.token_urlsafe(32)
+    now = get_clock().now_utc()
+    token = ApiToken(user_id=user.id, name=name[:64], token_hash=_sha(raw), created_dt=now,
+                     expires_dt=now + timedelta(days=days))
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.create", "api_token", token.id, actor=(user.id, user.username), after={"name": token.name})
+    return raw
+
+
+def user_for_token(raw: str) -> User | None:
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _sha(raw)))
+    if token is None or token.revoked_dt is not None:
+        return None
+    if token.expires_dt is not None and token.expires_dt < get_clock().now_utc():
+        return None
+    return token.user if token.user.active else None
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+_DUMMY_HASH = generate_password_hash("timing-equaliser")

@@ -1,0 +1,94 @@
+"""marshmallow schemas for archives: input, and output per audience (staff / household / public masking)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from ..accounts import regions
+from ..disclosure.masking import mask_id_number, mask_name
+from .models import ProtectionCategory, Relation
+
+
+class MemberIn(Schema):
+    id = fields.Integer(load_default=None)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    id_number = fields.String(required=True, validate=validate.Length(min=15, max=18))
+    relation = fields.Enum(Relation, required=True)
+
+
+class HouseholdIn(Schema):
+    region_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    hukou = fields.String(load_default="", validate=validate.Length(max=100))
+    marital_status = fields.String(load_default="", validate=validate.Length(max=20))
+    housing_status = fields.String(load_default="", validate=validate.Length(max=200))
+    income_yuan = fields.Decimal(load_default=None, allow_none=True, places=2,
+                                 validate=validate.Range(min=0, max=10**9))
+    assets_yuan = fields.Decimal(load_default=None, allow_none=True, places=2,
+                                 validate=validate.Range(min=0, max=10**11))
+    protection_category = fields.Enum(ProtectionCategory, required=True)
+    protection_mode = fields.String(load_default="", validate=validate.Length(max=40))
+    protection_group = fields.String(load_default="", validate=validate.Length(max=40))
+    priority_flags = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list,
+                                 validate=validate.Length(max=20))
+    members = fields.List(fields.Nested(MemberIn), required=True, validate=validate.Length(min=1, max=20))
+    version = fields.Integer(load_default=None)
+
+    @validates("region_code")
+    def known_region(self, value, **_):
+        region = regions.get(value)
+        if region is None or region.level != "county":
+            raise ValidationError(str(_l("Unknown region code; choose a county-level region.")))
+
+    @validates_schema
+    def one_head(self, data, **_):
+        heads = [m for m in data.get("members", []) if m["relation"] == Relation.head]
+        if len(heads) != 1:
+            raise ValidationError(str(_l("A household has exactly one head.")), "members")
+
+
+class HouseholdOut(Schema):
+    id = fields.Integer()
+    archive_no = fields.String()
+    region_code = fields.String()
+    region_name = fields.Function(lambda h: regions.full_name(h.region_code))
+    address = fields.String()
+    hukou = fields.String()
+    marital_status = fields.String()
+    housing_status = fields.String()
+    income_yuan = fields.Decimal(as_string=True, allow_none=True)
+    assets_yuan = fields.Decimal(as_string=True, allow_none=True)
+    protection_category = fields.Function(lambda h: h.protection_category.value)
+    protection_mode = fields.String()
+    protection_group = fields.String()
+    priority_flags = fields.List(fields.String())
+    head_name = fields.Function(lambda h: h.head.name if h.head else "")
+    members = fields.Method("dump_members")
+    version = fields.Integer()
+    updated_dt = fields.DateTime()
+
+    def __init__(self, *a, full_id: bool = False, **kw):
+        super().__init__(*a, **kw)
+        self.full_id = full_id
+
+    def dump_members(self, h):
+        return [{"id": m.id, "name": m.name, "relation": m.relation.value,
+                 "id_number": m.id_number if self.full_id else mask_id_number(m.id_number)} for m in h.members]
+
+
+class HouseholdSummary(Schema):
+    """One search hit: ID masked always."""
+    id = fields.Integer()
+    archive_no = fields.String()
+    region_code = fields.String()
+    head_name = fields.Function(lambda h: h.head.name if h.head else "")
+    head_id_number = fields.Function(lambda h: mask_id_number(h.head.id_number) if h.head else "")
+    address = fields.String()
+    protection_category = fields.Function(lambda h: h.protection_category.value)
+
+
+class PublicHouseholdOut(Schema):
+    """What the public may see (SPEC §11): masked name and ID, address to district."""
+    head_name = fields.Function(lambda h: mask_name(h.head.name) if h.head else "")
+    head_id_number = fields.Function(lambda h: mask_id_number(h.head.id_number) if h.head else "")
+    district = fields.Function(lambda h: regions.full_name(h.region_code))

@@ -1,0 +1,124 @@
+"""`flask …` commands: thin edges over services; each commits once."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+users_cli = AppGroup("users", help="Staff accounts and API tokens.")
+demo_cli = AppGroup("demo", help="Demo data.")
+credit_cli = AppGroup("credit", help="Scores and tiers.")
+rules_cli = AppGroup("rules", help="The dated rules data.")
+jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Check the hash chain; report the first altered or missing entry."""
+    from .audit import service
+    result = service.verify()
+    if result.ok:
+        click.echo(f"audit trail intact: {result.checked} entries")
+        return
+    click.echo(f"audit trail BROKEN at entry {result.first_bad_id}: {result.problem} "
+               f"({result.checked} entries verified before it)")
+    sys.exit(1)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--role", type=click.Choice(["caseworker", "reviewer", "supervisor", "auditor"]), required=True)
+@click.option("--region", "region_code", required=True)
+@click.password_option()
+def users_create(username, display_name, role, region_code, password):
+    from .accounts import service
+    from .accounts.models import Role
+    from .errors import DomainError
+    try:
+        service.create_staff(username, display_name, Role(role), region_code, password)
+    except DomainError as err:
+        raise click.ClickException(str(err.message)) from None
+    db.session.commit()
+    click.echo(f"created {username}")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--name", default="api client")
+def users_token(username, name):
+    """Issue a bearer token for a staff account (printed once)."""
+    import sqlalchemy as sa
+    from .accounts import service
+    from .accounts.models import User
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException("no such user")
+    raw = service.create_token(user, name)
+    db.session.commit()
+    click.echo(raw)
+
+
+@demo_cli.command("load")
+@click.option("--households", default=2000, show_default=True, help="How many demo households.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when households already exist.")
+def demo_load(households, seed, if_empty):
+    """Load demo regions' households, members and one login per role."""
+    from . import demo
+    demo.load(households=households, seed=seed, if_empty=if_empty, echo=click.echo)
+
+
+@credit_cli.command("rebuild")
+def credit_rebuild():
+    """Recompute every household's cached score and tier from facts."""
+    from .scoring import service
+    stats = service.rebuild_all(echo=click.echo)
+    click.echo(stats)
+
+
+@rules_cli.command("check")
+def rules_check():
+    """Load and validate the rules data; print the versions."""
+    from .rules.loader import RulesError, load_rules
+    try:
+        book = load_rules()
+    except RulesError as err:
+        raise click.ClickException(str(err)) from None
+    for v in book.versions:
+        click.echo(f"{v.effective} {v.name}")
+
+
+@rules_cli.command("what-if")
+@click.argument("draft", type=click.Path(exists=True, dir_okay=False))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default="what-if.csv", show_default=True)
+def rules_what_if(draft, csv_path):
+    """Apply a draft rules version to every household and report who would change tier (changes nothing)."""
+    from .rules import whatif
+    whatif.run_cli(draft, csv_path, echo=click.echo)
+
+
+@jobs_cli.command("run")
+def jobs_run():
+    """Run the scheduler in this process (elected by a PostgreSQL advisory lock when several start)."""
+    from . import jobs
+    jobs.run_forever()
+
+
+@jobs_cli.command("once")
+@click.argument("name", required=False)
+def jobs_once(name):
+    """Run the daily jobs (or one of them) now."""
+    from . import jobs
+    for line in jobs.run_once(name):
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    for group in (audit_cli, users_cli, demo_cli, credit_cli, rules_cli, jobs_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,96 @@
+"""Domain errors carry translated messages; one handler maps them to 400/403/404/409/422 (DESIGN rule 7)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _, lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, field: str | None = None, errors: dict | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+        self.errors = errors or ({field: [message]} if field else {})
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": str(self.message),
+                "errors": {k: [str(m) for m in v] for k, v in self.errors.items()}}
+
+
+class InvalidInput(DomainError):
+    """Input that cannot be accepted; names the field(s)."""
+    status = 422
+    code = "invalid"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+    def __init__(self, message=None, **kw):
+        super().__init__(message or _l("You do not have permission to do this."), **kw)
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, message=None, **kw):
+        super().__init__(message or _l("Not found."), **kw)
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        if wants_json():
+            return jsonify(err.to_dict()), err.status
+        return render_template("error.html", status=err.status, message=str(err.message),
+                               errors=err.to_dict()["errors"]), err.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        messages = {
+            400: _l("The request could not be understood."),
+            401: _l("Please log in."),
+            403: _l("You do not have permission to do this."),
+            404: _l("Not found."),
+            405: _l("This method is not allowed here."),
+            413: _l("The upload is too large."),
+            429: _l("Too many attempts; please wait a minute and try again."),
+        }
+        message = str(messages.get(err.code, err.description or err.name))
+        if wants_json():
+            body = {"code": err.name.lower().replace(" ", "_"), "message": message}
+            data = getattr(err, "data", None)  # flask-smorest / webargs validation errors
+            if data and "messages" in data:
+                body["errors"] = data["messages"]
+                body["message"] = _("The input is not valid.")
+            elif getattr(err, "description", None) and err.code in (400, 409, 422) and err.description != message:
+                body["detail"] = err.description
+            return jsonify(body), err.code
+        return render_template("error.html", status=err.code, message=message, errors={}), err.code
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        message = _("Something went wrong on our side; nothing was saved. Please try again.")
+        if wants_json():
+            return jsonify({"code": "server_error", "message": message}), 500
+        return render_template("error.html", status=500, message=message, errors={}), 500

@@ -1,0 +1,59 @@
+"""The shared extension objects, created unbound and bound in create_app()."""
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from .db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+babel = Babel()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+api = Api()
+
+
+def select_locale() -> str:
+    """Chinese by default; ?lang=en (remembered in the session) or the session choice switches."""
+    from flask import current_app, has_request_context
+    langs = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    wanted = request.args.get("lang")
+    if wanted in langs:
+        session["lang"] = wanted
+        return wanted
+    chosen = session.get("lang")
+    if chosen in langs:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    from .clock import SystemClock
+    from . import ROOT
+
+    from . import models  # noqa: F401  (the whole schema, for Alembic)
+    from .accounts import auth
+
+    app.extensions.setdefault("clock", SystemClock())
+    app.json.ensure_ascii = False
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "translations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    auth.init_app(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

@@ -1,0 +1,102 @@
+"""Watch list (重点关注名单), rectification orders (责令限期改正), joint-punishment procedures
+(失信联合惩戒) and the credit-check log (信用查询)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, IdMixin, big_fk
+
+
+class WatchEntry(IdMixin, Base):
+    """A watch-list entry: derived from records by the list engine and cached here."""
+
+    __tablename__ = "watch_entries"
+    __table_args__ = (sa.UniqueConstraint("household_id", "start_date", name="uq_watch_entries_household_start"),
+                      sa.Index("ix_watch_entries_until", "until_date"))
+
+    household_id: Mapped[int] = big_fk("households.id", index=True)
+    region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    start_date: Mapped[date]
+    until_date: Mapped[date]
+    end_date: Mapped[date | None]
+    reason: Mapped[str | None] = mapped_column(sa.String(16))
+    grounds: Mapped[list] = mapped_column(sa.JSON)
+
+
+class RectificationOrder(IdMixin, Base):
+    """An order to correct by a deadline (责令限期改正/退回/补缴, HB 六 (一)–(四))."""
+
+    __tablename__ = "rectification_orders"
+    __table_args__ = (sa.Index("ix_rectification_orders_deadline", "deadline"),)
+
+    household_id: Mapped[int] = big_fk("households.id", index=True)
+    region_code: Mapped[str] = mapped_column(sa.String(6))
+    ground: Mapped[str] = mapped_column(sa.String(16))
+    record_id: Mapped[int | None] = big_fk("records.id")
+    issued_date: Mapped[date]
+    deadline: Mapped[date]
+    requirement: Mapped[str] = mapped_column(sa.Text)
+    issued_by_id: Mapped[int] = big_fk("users.id")
+    issued_dt: Mapped[datetime]
+
+    compliance: Mapped["OrderCompliance | None"] = relationship(uselist=False)
+
+
+class OrderCompliance(IdMixin, Base):
+    __tablename__ = "order_compliances"
+
+    order_id: Mapped[int] = big_fk("rectification_orders.id", unique=True)
+    complied_date: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    by_id: Mapped[int] = big_fk("users.id")
+    dt: Mapped[datetime]
+
+
+class Procedure(IdMixin, Base):
+    """A joint-punishment procedure: opened → risk notice → publicity → listed → ended."""
+
+    __tablename__ = "procedures"
+
+    household_id: Mapped[int] = big_fk("households.id", index=True)
+    region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    route: Mapped[str] = mapped_column(sa.String(24))
+    opened_date: Mapped[date]
+    record_id: Mapped[int | None] = big_fk("records.id")
+    order_id: Mapped[int | None] = big_fk("rectification_orders.id", unique=True)
+    evidence_id: Mapped[int | None] = big_fk("evidence.id")
+    basis: Mapped[str] = mapped_column(sa.Text, default="")
+    opened_by_id: Mapped[int | None] = big_fk("users.id")
+    opened_dt: Mapped[datetime]
+
+    steps: Mapped[list["ProcedureStep"]] = relationship(order_by="ProcedureStep.id")
+
+
+class ProcedureStep(IdMixin, Base):
+    """One dated step of a procedure; each step happens at most once."""
+
+    __tablename__ = "procedure_steps"
+    __table_args__ = (sa.UniqueConstraint("procedure_id", "step", name="uq_procedure_steps_procedure_step"),)
+
+    procedure_id: Mapped[int] = big_fk("procedures.id")
+    step: Mapped[str] = mapped_column(sa.String(16))
+    step_date: Mapped[date]
+    reason: Mapped[str | None] = mapped_column(sa.String(24))
+    by_id: Mapped[int | None] = big_fk("users.id")
+    dt: Mapped[datetime]
+
+
+class CreditCheck(IdMixin, Base):
+    """A logged credit check (信用查询) made before a housing-security business; no raw ID number kept."""
+
+    __tablename__ = "credit_checks"
+
+    dt: Mapped[datetime]
+    user_id: Mapped[int] = big_fk("users.id", index=True)
+    household_id: Mapped[int | None] = big_fk("households.id", index=True)
+    id_number_masked: Mapped[str] = mapped_column(sa.String(18))
+    business: Mapped[str] = mapped_column(sa.String(24))
+    purpose: Mapped[str] = mapped_column(sa.String(200), default="")
+    tier: Mapped[str | None] = mapped_column(sa.String(10))

@@ -1,0 +1,10 @@
+"""Every table, imported in one place so Alembic and the app see the whole schema."""
+from .accounts.models import ApiToken, Role, User  # noqa: F401
+from .archives.models import Household, Member, ProtectionCategory, Relation  # noqa: F401
+from .audit.models import AuditEntry  # noqa: F401
+from .lists.models import (CreditCheck, OrderCompliance, Procedure, ProcedureStep,  # noqa: F401
+                           RectificationOrder, WatchEntry)
+from .notices.models import Notice  # noqa: F401
+from .platform.models import OutboxEvent  # noqa: F401
+from .records.models import Decision, Determination, Evidence, Record, RecordRepair, Revocation  # noqa: F401
+from .scoring.models import CreditState  # noqa: F401

@@ -1,0 +1,99 @@
+"""Dishonest-behaviour records (失信行为记录), their evidence, determinations, revocations and repairs.
+
+Every row here is a fact: written once, never updated or deleted. A record's state is read from the facts
+that reference it (determination, revocation, repair)."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, IdMixin, big_fk
+
+
+class Decision(str, enum.Enum):
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+
+class Record(IdMixin, Base):
+    """A recorded behaviour (失信行为), pending review until a determination exists."""
+
+    __tablename__ = "records"
+    __table_args__ = (sa.Index("ix_records_household_id", "household_id"),)
+
+    household_id: Mapped[int] = big_fk("households.id")
+    region_code: Mapped[str] = mapped_column(sa.String(6))
+    code: Mapped[str] = mapped_column(sa.String(32))
+    occurred_date: Mapped[date]
+    formed_date: Mapped[date]
+    source: Mapped[str] = mapped_column(sa.String(32))
+    facts: Mapped[str] = mapped_column(sa.Text)
+    late: Mapped[bool] = mapped_column(default=False)
+    corrects_id: Mapped[int | None] = big_fk("records.id")
+    recorded_by_id: Mapped[int] = big_fk("users.id")
+    recorded_dt: Mapped[datetime]
+
+    determination: Mapped["Determination | None"] = relationship(back_populates="record", uselist=False)
+    revocation: Mapped["Revocation | None"] = relationship(uselist=False)
+    repair: Mapped["RecordRepair | None"] = relationship(uselist=False)
+    evidence: Mapped[list["Evidence"]] = relationship(order_by="Evidence.id")
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+
+
+class Determination(IdMixin, Base):
+    """The review committee's determination (认定, HB 五): confirmed or rejected, by someone other than the recorder."""
+
+    __tablename__ = "determinations"
+
+    record_id: Mapped[int] = big_fk("records.id", unique=True)
+    decision: Mapped[Decision] = mapped_column(sa.Enum(Decision, name="decision", native_enum=False, length=10))
+    legal_basis: Mapped[str] = mapped_column(sa.Text)
+    determination_date: Mapped[date]
+    reviewer_id: Mapped[int] = big_fk("users.id")
+    decided_dt: Mapped[datetime]
+
+    record: Mapped[Record] = relationship(back_populates="determination")
+    reviewer = relationship("User", foreign_keys=[reviewer_id])
+
+
+class Revocation(IdMixin, Base):
+    """A record revoked (撤销) from a date: objection upheld, correction, or error found."""
+
+    __tablename__ = "revocations"
+
+    record_id: Mapped[int] = big_fk("records.id", unique=True)
+    revoked_date: Mapped[date]
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    by_id: Mapped[int | None] = big_fk("users.id")
+    dt: Mapped[datetime]
+
+
+class RecordRepair(IdMixin, Base):
+    """A record repaired (信用修复) from a date; the record stays but no longer counts."""
+
+    __tablename__ = "record_repairs"
+
+    record_id: Mapped[int] = big_fk("records.id", unique=True)
+    repaired_date: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    by_id: Mapped[int | None] = big_fk("users.id")
+    dt: Mapped[datetime]
+
+
+class Evidence(IdMixin, Base):
+    """An evidence file (证据材料), stored by its SHA-256 and never overwritten."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (sa.Index("ix_evidence_record_id", "record_id"),)
+
+    record_id: Mapped[int | None] = big_fk("records.id")
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(80))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int] = big_fk("users.id")
+    uploaded_dt: Mapped[datetime]

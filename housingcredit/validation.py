@@ -1,0 +1,39 @@
+"""Input validation shared by API and forms: marshmallow errors become one translated 422 (DESIGN rule 7)."""
+from __future__ import annotations
+
+from flask_babel import gettext, lazy_gettext as _l
+from marshmallow import Schema, ValidationError
+
+from .errors import InvalidInput
+
+# marshmallow's own messages, listed so they are extracted into the catalogues and translated at run time.
+MARSHMALLOW_MESSAGES = [
+    _l("Missing data for required field."), _l("Field may not be null."), _l("Not a valid string."),
+    _l("Not a valid integer."), _l("Not a valid number."), _l("Not a valid date."), _l("Not a valid boolean."),
+    _l("Not a valid list."), _l("Invalid input type."), _l("Unknown field."), _l("Invalid value."),
+    _l("Length must be between {min} and {max}."), _l("Shorter than minimum length {min}."),
+    _l("Longer than maximum length {max}."), _l("Must be one of: {choices}."),
+    _l("Must be greater than or equal to {min}."), _l("Must be less than or equal to {max}."),
+    _l("Must be greater than or equal to {min} and less than or equal to {max}."),
+    _l("Not a valid datetime."), _l("Not a valid mapping type."), _l("Invalid enum member {input}"),
+    _l("Must be one of: {choices}."), _l("Field may not be blank."),
+]
+
+
+def translate(errors):
+    """Translate marshmallow's messages (nested dicts/lists of strings) in the current locale."""
+    if isinstance(errors, dict):
+        return {k: translate(v) for k, v in errors.items()}
+    if isinstance(errors, list):
+        return [translate(v) for v in errors]
+    return gettext(errors) if isinstance(errors, str) else str(errors)
+
+
+def load(schema: Schema, data, **kw):
+    try:
+        return schema.load(data, **kw)
+    except ValidationError as err:
+        messages = translate(err.messages)
+        field = next(iter(messages), None) if isinstance(messages, dict) else None
+        raise InvalidInput(_l("The input is not valid."), field=None, errors=messages
+                           if isinstance(messages, dict) else {"_schema": messages}) from None
