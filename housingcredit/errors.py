@@ -57,8 +57,11 @@ def wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    from .extensions import db
+
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
+        db.session.rollback()  # one transaction per use case: nothing half-written
         if wants_json():
             return jsonify(err.to_dict()), err.status
         return render_template("error.html", status=err.status, message=str(err.message),
@@ -66,6 +69,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
+        db.session.rollback()
         messages = {
             400: _l("The request could not be understood."),
             401: _l("Please log in."),
@@ -89,6 +93,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
+        db.session.rollback()
         log.exception("unexpected error on %s %s", request.method, request.path)
         message = _("Something went wrong on our side; nothing was saved. Please try again.")
         if wants_json():

@@ -120,7 +120,7 @@ def region_ancestry(region_code: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chain))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: hashable, usable as a cache key
 class RuleVersion:
     """One dated version of the rules (规则版本)."""
 
@@ -189,7 +189,7 @@ class RuleVersion:
         return tuple(self.measures[c] for c in self.measures_by_list.get(list_name, ()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RuleBook:
     """All versions, oldest first."""
 
