@@ -99,12 +99,18 @@ def holidays_dir() -> Path:
 
 
 @lru_cache(maxsize=None)
-def _package_knows(year: int) -> bool:
+def _package_arrangement(year: int) -> tuple[frozenset[date], frozenset[date]] | None:
+    """(weekday holidays, adjusted working weekends) from chinesecalendar, or None for a year it does not know.
+
+    Read once per year: chinesecalendar validates every single lookup slowly.
+    """
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
     except NotImplementedError:
-        return False
-    return True
+        return None
+    days = [d for d in (date(year, 1, 1) + timedelta(days=i) for i in range(366)) if d.year == year]
+    return (frozenset(d for d in days if d.weekday() < 5 and not chinese_calendar.is_workday(d)),
+            frozenset(d for d in days if d.weekday() >= 5 and chinese_calendar.is_workday(d)))
 
 
 @lru_cache(maxsize=64)
@@ -114,6 +120,8 @@ def _arrangement_file(directory: Path, year: int) -> tuple[frozenset[date], froz
     if not path.is_file():
         return None
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or data.get("year", year) != year:
+        raise CalendarError(f"{path}: must be a mapping with year: {year}, holidays: [...], workdays: [...]")
     days = {}
     for key in ("holidays", "workdays"):
         values = data.get(key) or []
@@ -129,24 +137,25 @@ def clear_calendar_cache() -> None:
     _arrangement_file.cache_clear()
 
 
+def _arrangement(year: int) -> tuple[frozenset[date], frozenset[date]] | None:
+    return _package_arrangement(year) or _arrangement_file(holidays_dir(), year)
+
+
 def is_working_day(d: date) -> bool:
     """A working day under the State Council arrangement: adjusted working weekends count, holidays do not.
 
     From chinesecalendar for the years it knows, else from config/holidays/<year>.yaml, else Monday–Friday
     (see `calendar_warning`).
     """
-    if _package_knows(d.year):
-        return chinese_calendar.is_workday(d)
-    arrangement = _arrangement_file(holidays_dir(), d.year)
-    if arrangement is not None:
-        holidays, workdays = arrangement
-        return d in workdays or (d.weekday() < 5 and d not in holidays)
-    return d.weekday() < 5
+    arrangement = _arrangement(d.year)
+    if arrangement is None:
+        return d.weekday() < 5
+    holidays, workdays = arrangement
+    return d in workdays or (d.weekday() < 5 and d not in holidays)
 
 
 def _missing_years(start: date, end: date) -> list[int]:
-    return [y for y in range(start.year, end.year + 1)
-            if not _package_knows(y) and _arrangement_file(holidays_dir(), y) is None]
+    return [y for y in range(start.year, end.year + 1) if _arrangement(y) is None]
 
 
 def _warning(years: list[int]) -> str | None:

@@ -1,1 +1,1 @@
-"""lists domain."""
+"""lists domain: watch list, rectification orders, joint-punishment procedures, measures, credit check."""

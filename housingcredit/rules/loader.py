@@ -334,9 +334,6 @@ def _parse_tiers(r: _Reader, data: dict, base_score: int) -> dict[str, TierBand]
                         deduct_max=r.get(entry, "deduct_max", where, int, required=behaviour_tier))
         if band.score_min > band.score_max or (behaviour_tier and band.deduct_min > band.deduct_max):
             r.fail(where, "a band's minimum is above its maximum")
-        if behaviour_tier and not (band.score_min <= base_score - band.deduct_max
-                                   and base_score - band.deduct_min <= band.score_max):
-            r.fail(where, "one behaviour of this tier alone would not land the household in this tier")
         bands[name] = band
     # The score bands, best first, must cover base_score down to 0 without gap or overlap.
     expected_max = base_score
@@ -346,6 +343,10 @@ def _parse_tiers(r: _Reader, data: dict, base_score: int) -> dict[str, TierBand]
         expected_max = bands[name].score_min - 1
     if expected_max != -1:
         r.fail("tiers.severe", "the lowest score band must reach 0")
+    for name in BEHAVIOUR_TIERS:  # one behaviour alone lands the household in its own tier (SPEC §5)
+        band = bands[name]
+        if not band.score_min <= base_score - band.deduct_max <= base_score - band.deduct_min <= band.score_max:
+            r.fail(f"tiers.{name}", "one behaviour of this tier alone would not land the household in this tier")
     return bands
 
 
@@ -415,7 +416,6 @@ def _parse_local(r: _Reader, data: Any, version: str, tiers, repair: RepairRules
             deduct = r.get(entry, "deduct", where, int)
             use_months = r.get(entry, "use_months", where, int)
             repairable = r.get(entry, "repairable", where, bool, required=False, default=parent.repairable)
-            _check_band(r, where, deduct, tier, tiers)
             if parent.recordable:  # never loosen a provincial item (SPEC §3)
                 if deduct < parent.deduct:
                     r.fail(where, f"deduct {deduct} loosens its parent {parent.code} ({parent.deduct})")
@@ -425,6 +425,7 @@ def _parse_local(r: _Reader, data: Any, version: str, tiers, repair: RepairRules
                     r.fail(where, f"use_months {use_months} loosens its parent {parent.code} ({parent.use_months})")
                 if repairable and not parent.repairable:
                     r.fail(where, f"its parent {parent.code} is not repairable")
+            _check_band(r, where, deduct, tier, tiers)
             items.append(Behaviour(code=code, parent=parent.code, clause=r.get(entry, "clause", where, str),
                                    title_zh=r.get(entry, "title_zh", where, str),
                                    title_en=r.get(entry, "title_en", where, str), deduct=deduct, tier=tier,
