@@ -91,7 +91,9 @@ class _Open:
         left = [g for g in self.grounds if standing(g, on)]
         if not self.mild:
             return bool(left)
-        return len(left) > 1 and any(g.determined == self.start for g in left)
+        # SPEC §6: "one fallen ground of a mild+mild entry ends it unless another standing mild record in the
+        # window keeps two" — two standing mild grounds in the window keep the entry, whichever fell.
+        return len(left) > 1
 
 
 @dataclass

@@ -122,3 +122,14 @@ def test_spec_7_procedure_clock_steps_follow_one_another():
     clock = procedure_clock(date(2026, 6, 8), RULES.version_at(date(2026, 6, 8)))
     assert clock.response_due < clock.publicity_start <= clock.publicity_end < clock.listing_effective
     assert clock.warning is None
+
+
+def test_spec_6_two_standing_mild_in_the_window_keep_the_entry_when_the_day_t_record_falls():
+    # a and b were blocked by a procedure whose ground (s) was later revoked; r on T starts an entry on {a, b, r}.
+    recs = [rec("m", "HB06", date(2025, 9, 1)), rec("s", "HB04", date(2025, 10, 1), revoked=date(2026, 1, 5)),
+            rec("a", "HB03", date(2025, 11, 3)), rec("b", "HB07", date(2025, 12, 1)),
+            rec("r", "HB08", date(2026, 2, 2), revoked=date(2026, 3, 2))]
+    history = watch_history(recs, RULES, date(2026, 12, 31))
+    last = history.entries[-1]
+    assert (last.start, last.grounds) == (date(2026, 2, 2), ("a", "b", "r"))
+    assert (last.end, last.reason) == (None, None)  # "unless another standing mild record in the window keeps two"
