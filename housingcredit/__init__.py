@@ -21,6 +21,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     _finish_settings(app)
+    # Bad rules data refuses start-up with the loader's message (SPEC §13); RULES_DIR for tests and what-if.
+    from .rules.loader import default_rules, load_rules
+    app.extensions["rules"] = load_rules(app.config["RULES_DIR"]) if app.config.get("RULES_DIR") else default_rules()
 
     from . import extensions
     extensions.init_app(app)
@@ -30,10 +33,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .audit import views as audit_views
     from .records import views as record_views, api as record_api
     from .lists import views as list_views, api as list_api
-    from . import web, cli, errors
+    from . import web, cli, errors, apidocs, logging_filters
 
+    logging_filters.install(app)  # no resident ID number in any log line (SPEC §11)
     errors.init_app(app)
     app.register_blueprint(web.bp)
+    app.register_blueprint(apidocs.bp)
     app.register_blueprint(account_views.bp)
     app.register_blueprint(archive_views.bp)
     app.register_blueprint(audit_views.bp)

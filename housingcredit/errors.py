@@ -22,7 +22,17 @@ class DomainError(Exception):
 
     def to_dict(self) -> dict:
         return {"code": self.code, "message": str(self.message),
-                "errors": {k: [str(m) for m in v] for k, v in self.errors.items()}}
+                "errors": {str(k): _plain(v) if isinstance(v, (dict, list, tuple)) else [str(v)]
+                           for k, v in self.errors.items()}}
+
+
+def _plain(value):
+    """Messages as JSON-ready strings, keeping nesting ({"members": {0: {"id_number": [...]}}})."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 class InvalidInput(DomainError):
@@ -50,6 +60,24 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+_WEBARGS_LOCATIONS = {"json", "query", "querystring", "form", "json_or_form", "headers", "cookies", "files",
+                      "view_args", "path"}
+
+
+def _webargs_errors(messages) -> dict:
+    """webargs nests errors by location ({"query": {"page": [...]}}); answer {field: [translated...]}."""
+    from .validation import translate
+    if not isinstance(messages, dict):
+        return {"_schema": translate(messages if isinstance(messages, list) else [messages])}
+    flat: dict = {}
+    for key, value in messages.items():
+        if key in _WEBARGS_LOCATIONS and isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return translate(flat)
 
 
 def wants_json() -> bool:
@@ -80,16 +108,20 @@ def init_app(app: Flask) -> None:
             429: _l("Too many attempts; please wait a minute and try again."),
         }
         message = str(messages.get(err.code, err.description or err.name))
+        # Keep what the exception says about the response (WWW-Authenticate, Allow, Retry-After), not its body type.
+        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
         if wants_json():
             body = {"code": err.name.lower().replace(" ", "_"), "message": message}
             data = getattr(err, "data", None)  # flask-smorest / webargs validation errors
             if data and "messages" in data:
-                body["errors"] = data["messages"]
+                # The same shape as InvalidInput: {"code": "invalid", "message", "errors": {field: [...]}}.
+                body["code"] = "invalid" if err.code == 422 else body["code"]
+                body["errors"] = _webargs_errors(data["messages"])
                 body["message"] = _("The input is not valid.")
             elif getattr(err, "description", None) and err.code in (400, 409, 422) and err.description != message:
                 body["detail"] = err.description
-            return jsonify(body), err.code
-        return render_template("error.html", status=err.code, message=message, errors={}), err.code
+            return jsonify(body), err.code, headers
+        return render_template("error.html", status=err.code, message=message, errors={}), err.code, headers
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

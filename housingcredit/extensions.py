@@ -29,9 +29,18 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
+    is_api = request.path.startswith("/api/")
     if wanted in langs:
-        session["lang"] = wanted
+        if not is_api:  # API clients carry no session; the web remembers the choice
+            session["lang"] = wanted
         return wanted
+    if is_api:
+        # API clients negotiate with Accept-Language; web pages stay Chinese unless the user switches
+        # (browsers send the OS language, which would silently turn the caseworkers' UI English).
+        best = request.accept_languages.best_match([*langs, "zh-CN", "zh"])
+        if best in langs:
+            return best
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # any zh-* and anything unknown: Chinese
     chosen = session.get("lang")
     if chosen in langs:
         return chosen
@@ -50,8 +59,17 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
+    from .i18n import ensure_compiled
+    ensure_compiled(ROOT / "translations")
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ROOT / "translations"))
+
+    @app.before_request
+    def _select_locale_per_request():
+        # Flask-Babel caches the locale on `g`; when an app context outlives one request (tests, CLI) the
+        # language chosen by an earlier request must not stick.
+        from flask_babel import refresh
+        refresh()
     csrf.init_app(app)
     limiter.init_app(app)
     api.init_app(app)

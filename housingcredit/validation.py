@@ -16,8 +16,40 @@ MARSHMALLOW_MESSAGES = [
     _l("Must be greater than or equal to {min}."), _l("Must be less than or equal to {max}."),
     _l("Must be greater than or equal to {min} and less than or equal to {max}."),
     _l("Not a valid datetime."), _l("Not a valid mapping type."), _l("Invalid enum member {input}"),
-    _l("Must be one of: {choices}."), _l("Field may not be blank."),
+    _l("Must be one of: {choices}."), _l("Field may not be blank."), _l("String does not match expected pattern."),
+    _l("Not a valid mapping type."), _l("Must be greater than {min}."), _l("Must be less than {max}."),
+    _l("Number too large."), _l("Special numeric values (nan or infinity) are not permitted."),
 ]
+
+
+def _template_patterns():
+    """marshmallow formats some messages ("Longer than maximum length 40."); match them back to their msgid."""
+    import re
+    out = []
+    for msg in MARSHMALLOW_MESSAGES:
+        msgid = msg._args[0] if hasattr(msg, "_args") else str(msg)  # the lazy string's msgid, untranslated
+        if not isinstance(msgid, str) or "{" not in msgid:
+            continue
+        pattern = "".join(f"(?P<{part[1:-1]}>.+?)" if part.startswith("{") else re.escape(part)
+                          for part in re.split(r"(\{\w+\})", msgid))
+        out.append((re.compile(f"^{pattern}$"), msgid))
+    return sorted(out, key=lambda p: -len(p[1]))  # "… {min} and … {max}." before "… {min}."
+
+
+_PATTERNS: list = []
+
+
+def _translate_one(message: str) -> str:
+    translated = gettext(message)
+    if translated != message or "{" in message:
+        return translated
+    if not _PATTERNS:
+        _PATTERNS.extend(_template_patterns())
+    for pattern, msgid in _PATTERNS:
+        m = pattern.match(message)
+        if m:
+            return gettext(msgid).format(**m.groupdict())
+    return translated
 
 
 def translate(errors):
@@ -26,7 +58,7 @@ def translate(errors):
         return {k: translate(v) for k, v in errors.items()}
     if isinstance(errors, list):
         return [translate(v) for v in errors]
-    return gettext(errors) if isinstance(errors, str) else str(errors)
+    return _translate_one(errors) if isinstance(errors, str) else str(errors)
 
 
 def load(schema: Schema, data, **kw):

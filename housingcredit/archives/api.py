@@ -1,3 +1,107 @@
+"""API for household archives (信用档案): search, create, read, edit, change history.
+
+Thin edges (DESIGN rule 1): each handler parses input, calls the archives service, commits once, returns.
+The service validates the body and raises InvalidInput / NotFound / Conflict, which errors.py turns into
+translated JSON answers. Staff clients only, with a bearer token.
+"""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
+from ..accounts import gate
+from ..accounts.api import BEARER, bearer_required
+from ..audit import service as audit
+from ..errors import InvalidInput
+from ..extensions import db
+from . import service
+from .schemas import HistoryEntryOut, HouseholdIn, HouseholdOut, HouseholdPage, HouseholdSearchArgs
+
 blp = Blueprint("archives_api", __name__, url_prefix="/api/v1", description="Household archives")
+
+_ERROR_RESPONSES = {
+    401: {"description": "No valid bearer token."},
+    403: {"description": "The role may not do this."},
+    404: {"description": "No such household within the caller's region."},
+}
+
+
+def _json_body() -> dict:
+    """The request's JSON object; the service validates its fields."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(_l("The input is not valid."),
+                           errors={"_schema": [str(_l("Send a JSON object as the request body."))]})
+    return body
+
+
+def _archive(household) -> dict:
+    """The archive as the caller may see it: full ID numbers only with `archive.read_id_number` (SPEC §11)."""
+    return HouseholdOut(full_id=gate.can("archive.read_id_number", gate.user())).dump(household)
+
+
+@blp.route("/households")
+class Households(MethodView):
+    decorators = [bearer_required]
+
+    @blp.arguments(HouseholdSearchArgs, location="query", as_kwargs=True)
+    @blp.response(200, HouseholdPage)
+    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
+    def get(self, q: str, page: int):
+        """Search archives in the caller's region (ID numbers masked)."""
+        size = current_app.config["PAGE_SIZE"]
+        found = service.search(q, gate.user(), limit=size + 1, offset=(page - 1) * size)
+        return {"items": found[:size], "page": page, "page_size": size, "has_more": len(found) > size}
+
+    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES,
+             requestBody={"required": True, "content": {"application/json": {"schema": HouseholdIn}}})
+    @blp.alt_response(201, schema=HouseholdOut, success=True, description="The archive as created.")
+    @blp.alt_response(422, description="Invalid input; `errors` names each field.")
+    def post(self):
+        """Create a household archive (the caller's region only)."""
+        household = service.create_household(_json_body(), gate.user())
+        db.session.commit()
+        return _archive(household), 201
+
+
+@blp.route("/households/<int:household_id>")
+class HouseholdArchive(MethodView):
+    decorators = [bearer_required]
+
+    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
+    @blp.alt_response(200, schema=HouseholdOut, success=True, description="The archive; the read is audited.")
+    def get(self, household_id: int):
+        """Read one archive; every staff read is recorded in the audit trail."""
+        household = service.read_household(household_id, gate.user())
+        db.session.commit()
+        return _archive(household)
+
+    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES,
+             requestBody={"required": True, "content": {"application/json": {"schema": HouseholdIn}}})
+    @blp.alt_response(200, schema=HouseholdOut, success=True, description="The archive after the edit.")
+    @blp.alt_response(409, description="`version` is not the current one: someone else edited it.")
+    @blp.alt_response(422, description="Invalid input; `errors` names each field.")
+    def put(self, household_id: int):
+        """Replace the archive's fields and members; send the `version` you read (optimistic lock)."""
+        body = _json_body()
+        if body.get("version") is None:
+            raise InvalidInput(_l("The input is not valid."),
+                               errors={"version": [str(_l("Missing data for required field."))]})
+        household = service.update_household(household_id, body, gate.user())
+        db.session.commit()
+        return _archive(household)
+
+
+@blp.route("/households/<int:household_id>/history")
+class HouseholdHistory(MethodView):
+    decorators = [bearer_required]
+
+    @blp.response(200, HistoryEntryOut(many=True))
+    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
+    def get(self, household_id: int):
+        """The archive's changes, newest first, from the audit trail (who, when, before/after)."""
+        household = service.read_household(household_id, gate.user())  # gate + the staff read is logged
+        db.session.commit()
+        return [e for e in audit.history(household.id) if not e.action.endswith(".read")]

@@ -92,3 +92,27 @@ class PublicHouseholdOut(Schema):
     head_name = fields.Function(lambda h: mask_name(h.head.name) if h.head else "")
     head_id_number = fields.Function(lambda h: mask_id_number(h.head.id_number) if h.head else "")
     district = fields.Function(lambda h: regions.full_name(h.region_code))
+
+
+class HouseholdSearchArgs(Schema):
+    """Query of GET /api/v1/households: search text (archive number, name prefix, ID number) and page."""
+    q = fields.String(load_default="", validate=validate.Length(max=40),
+                      metadata={"description": "archive number, head/member name prefix, or full ID number"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+
+
+class HouseholdPage(Schema):
+    items = fields.List(fields.Nested(HouseholdSummary))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    has_more = fields.Boolean()
+
+
+class HistoryEntryOut(Schema):
+    """One change of an archive, from the audit trail: who, when, before/after (ID numbers masked there)."""
+    id = fields.Integer()
+    dt = fields.DateTime()
+    actor = fields.String(attribute="actor_label")
+    action = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)

@@ -149,7 +149,8 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0) -> list[Hous
     if q:
         if _ID_LIKE.match(q) and len(q) >= 15:
             ids = sa.select(Member.household_id).where(Member.id_number == q.upper())
-            stmt = stmt.where(sa.or_(Household.id.in_(ids), Household.archive_no == q))
+            # Digits only: never an archive number (those carry a dash), so no OR that would defeat the index.
+            stmt = stmt.where(Household.id.in_(ids))
         elif q[:6].isdigit() and "-" in q:
             stmt = stmt.where(Household.archive_no.startswith(q, autoescape=True))
         else:

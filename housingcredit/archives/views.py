@@ -1,13 +1,226 @@
-from flask import Blueprint
+"""Archive pages (信用档案): search, create, the archive page with its history, edit, and a household's own page.
+
+Thin edges (DESIGN rule 1): each view parses the form, calls one service function, commits once, renders.
+InvalidInput re-renders the form with the typed values and the field errors (422); Conflict re-renders it
+(409).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import login_required
+
+from ..accounts import gate, service as accounts
+from ..audit import service as audit
+from ..clock import get_clock
+from ..disclosure.masking import mask_id_number
+from ..errors import Conflict, InvalidInput
+from ..extensions import db
+from . import service
+from .forms import FIELD_LABELS, HouseholdForm, clean_text, household_form_data, label_of
 
 bp = Blueprint("archives", __name__)
 
+MAX_PAGE = 10_000  # deeper pages are a search that should be narrowed (and keep OFFSET within SQL's range)
+
+ACTION_LABELS = {
+    "household.create": _l("Archive created"),
+    "household.update": _l("Archive updated"),
+    "household.read": _l("Archive viewed"),
+    "household.activation_issued": _l("Activation code issued"),
+    "household.activated": _l("Household account activated"),
+}
+
+
+@bp.context_processor
+def archive_helpers():
+    return {"label_of": label_of, "mask_id_number": mask_id_number, "action_label": _action_label}
+
+
+def _action_label(action: str):
+    return ACTION_LABELS.get(action, action)
+
+
+# ---- search ------------------------------------------------------------------------------------------------
 
 @bp.route("/households")
+@login_required
 def search():
-    return "TODO"
+    who = gate.require("archive.read")
+    q = clean_text(request.args.get("q", ""))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    size = current_app.config["PAGE_SIZE"]
+    error = None
+    try:
+        hits = service.search(q, who, limit=size + 1, offset=(page - 1) * size)
+    except InvalidInput as err:
+        db.session.rollback()
+        error = err.errors.get("q", [str(err.message)])[0] if err.errors else str(err.message)
+        return render_template("archives/search.html", q=q, hits=[], page=1, has_next=False, error=error), 422
+    return render_template("archives/search.html", q=q, hits=hits[:size], page=page,
+                           has_next=len(hits) > size, error=error)
+
+
+# ---- create and edit ---------------------------------------------------------------------------------------
+
+@bp.route("/households/new", methods=["GET", "POST"])
+@login_required
+def create():
+    who = gate.require("archive.write")
+    form = HouseholdForm().setup(who.region_code)
+    if request.method == "GET":
+        form.region_code.data = form.only_region
+        return render_template("archives/form.html", form=form, household=None, general_errors=[])
+    data, rows = form.to_service_data()
+    try:
+        household = service.create_household(data, who)
+    except InvalidInput as err:
+        db.session.rollback()
+        general = form.apply_errors(err.errors, rows) or ([] if err.errors else [str(err.message)])
+        return render_template("archives/form.html", form=form, household=None, general_errors=general,
+                               summary=str(err.message)), 422
+    db.session.commit()
+    flash(_("Archive %(no)s created.", no=household.archive_no), "success")
+    return redirect(url_for("archives.show", household_id=household.id))
+
+
+@bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(household_id: int):
+    who = gate.user()
+    household = service.load_household(household_id, who, "archive.write")
+    stored = household_form_data(household)
+    if request.method == "GET":
+        form = HouseholdForm(data=stored).setup(who.region_code, stored)
+        return render_template("archives/form.html", form=form, household=household, general_errors=[])
+    form = HouseholdForm().setup(who.region_code, stored)
+    data, rows = form.to_service_data()
+    try:
+        service.update_household(household_id, data, who)
+    except InvalidInput as err:
+        db.session.rollback()
+        general = form.apply_errors(err.errors, rows) or ([] if err.errors else [str(err.message)])
+        return render_template("archives/form.html", form=form, household=household, general_errors=general,
+                               summary=str(err.message)), 422
+    except Conflict as err:
+        db.session.rollback()
+        return render_template("archives/form.html", form=form, household=household, general_errors=[],
+                               conflict=str(err.message)), 409
+    db.session.commit()
+    flash(_("Changes saved."), "success")
+    return redirect(url_for("archives.show", household_id=household_id))
+
+
+# ---- the archive page --------------------------------------------------------------------------------------
+
+@bp.route("/households/<int:household_id>")
+@login_required
+def show(household_id: int):
+    who = gate.user()
+    household = service.read_household(household_id, who)
+    db.session.commit()  # the staff read is audited (SPEC §11)
+    return _render_archive(household, own=False)
 
 
 @bp.route("/my")
+@login_required
 def own():
-    return "TODO"
+    who = gate.require("own.read")
+    household = service.read_household(who.household_id, who)
+    db.session.commit()
+    return _render_archive(household, own=True)
+
+
+@bp.route("/households/<int:household_id>/activation-code", methods=["POST"])
+@login_required
+def activation_code(household_id: int):
+    who = gate.require("account.activate_household")
+    household = service.load_household(household_id, who, "account.activate_household")
+    code = accounts.issue_activation_code(household, who)
+    db.session.commit()
+    expires = get_clock().now_utc() + timedelta(days=accounts.ACTIVATION_DAYS)
+    page = render_template("archives/activation_code.html", household=household, code=code, expires=expires)
+    return page, 200, {"Cache-Control": "no-store"}  # the code is shown once and must not linger in a cache
+
+
+def _render_archive(household, own: bool):
+    entries = audit.history(household.id)
+    changes = [_change(e) for e in entries if e.action != "household.read"]
+    views = [e for e in entries if e.action == "household.read"]
+    return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
+                           full_id=gate.can("archive.read_id_number") and not own)
+
+
+# ---- change history: before/after, field by field ----------------------------------------------------------
+
+HISTORY_LABELS = {"expires": _l("Code valid until")}
+
+
+def _show_value(key: str, value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if key == "expires":
+        from datetime import datetime
+        from flask_babel import format_datetime
+        try:
+            return format_datetime(datetime.fromisoformat(value), "yyyy-MM-dd HH:mm")
+        except (TypeError, ValueError):
+            return str(value)
+    if key == "protection_category":
+        return str(label_of("category", value))
+    if key == "protection_group":
+        return str(label_of("group", value))
+    if key == "marital_status":
+        return str(label_of("marital", value))
+    if key == "priority_flags" and isinstance(value, list):
+        return "、".join(str(label_of("priority", v)) for v in value)
+    if key == "region_code":
+        from ..accounts import regions
+        return f"{regions.full_name(value) or value} ({value})"
+    if isinstance(value, (dict, list)):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else ", ".join(
+            map(str, value))
+    return str(value)
+
+
+def _member_text(m: dict) -> str:
+    relation = label_of("relation", m.get("relation"))
+    return f"{m.get('name', '')} ({relation}, {m.get('id_number', '')})"
+
+
+def _member_changes(before: list, after: list) -> list[dict]:
+    """Members added, removed or changed, matched by member id (snapshots hold masked ID numbers only)."""
+    rows = []
+    old = {m.get("id"): m for m in before or []}
+    new = {m.get("id"): m for m in after or []}
+    for mid, m in new.items():
+        if mid not in old:
+            rows.append({"label": _("Member added"), "before": "—", "after": _member_text(m)})
+        elif m != old[mid]:
+            rows.append({"label": _("Member changed"), "before": _member_text(old[mid]),
+                         "after": _member_text(m)})
+    for mid, m in old.items():
+        if mid not in new:
+            rows.append({"label": _("Member removed"), "before": _member_text(m), "after": "—"})
+    return rows
+
+
+def _change(entry) -> dict:
+    """One history entry as rows of (field, before, after) for the fields that differ."""
+    before, after = entry.before or {}, entry.after or {}
+    rows = []
+    keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
+    for key in keys:
+        b, a = before.get(key), after.get(key)
+        if b == a:
+            continue
+        if key == "members" and isinstance(a or b or [], list):
+            rows.extend(_member_changes(b, a))
+            continue
+        shown_before, shown_after = (_show_value(key, b) if before else "—"), _show_value(key, a)
+        if shown_before != shown_after:  # e.g. None → "" is no change a reader could see
+            rows.append({"label": str(FIELD_LABELS.get(key) or HISTORY_LABELS.get(key, key)),
+                         "before": shown_before, "after": shown_after})
+    return {"entry": entry, "label": _action_label(entry.action), "rows": rows}

@@ -1,3 +1,164 @@
+"""API for the lists: watch list, what is due, rectification orders, procedures, and the credit check (SPEC §6–§8).
+
+Thin edges: parse, call one service function, commit once, answer. Input is validated by the service (one
+translated 422 naming the field).
+"""
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
 from flask_smorest import Blueprint
 
+from ..accounts import gate
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from . import service
+from .schemas import CreditCheckOut, DueOut, OrderOut, ProcedureOut, WatchEntryOut
+
 blp = Blueprint("lists_api", __name__, url_prefix="/api/v1", description="Lists and the credit check")
+
+SECURITY = [{"bearer": []}]
+
+
+def _json() -> dict:
+    data = request.get_json(silent=True)
+    if data is None:
+        data = request.form.to_dict() if request.form else {}
+    if not isinstance(data, dict):
+        raise InvalidInput(_l("The request body must be a JSON object."))
+    return data
+
+
+@blp.route("/credit-check")
+class CreditCheck(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, CreditCheckOut)
+    @blp.alt_response(404, description="No archive for this ID number (the check is still logged)")
+    @blp.doc(security=SECURITY, parameters=[
+        {"in": "query", "name": "id_number", "required": True, "schema": {"type": "string"}},
+        {"in": "query", "name": "business", "required": True, "schema": {"type": "string", "enum": list(
+            service.BUSINESSES)}},
+        {"in": "query", "name": "purpose", "schema": {"type": "string"}}])
+    def get(self):
+        """Credit check before a housing-security business: tier, lists, measures, suspension. Logged."""
+        result = service.credit_check(request.args.get("id_number", ""), request.args.get("business", ""),
+                                      request.args.get("purpose", ""), gate.user())
+        db.session.commit()  # the check is logged whatever the answer
+        if not result.found:
+            raise NotFound(_l("No archive: no household archive with this ID number in your region."))
+        return service.check_view(result)
+
+
+@blp.route("/due")
+class Due(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, DueOut)
+    @blp.doc(security=SECURITY)
+    def get(self):
+        """Procedure windows ending today, overdue orders, watch periods ending in the next 7 days (your region)."""
+        return service.due(gate.user())
+
+
+@blp.route("/watch-list")
+class WatchList(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, WatchEntryOut(many=True))
+    @blp.doc(security=SECURITY, parameters=[
+        {"in": "query", "name": "region", "schema": {"type": "string"}},
+        {"in": "query", "name": "status", "schema": {"type": "string", "enum": ["active", "ended"]}},
+        {"in": "query", "name": "reason", "schema": {"type": "string",
+                                                     "enum": ["expired", "transferred", "grounds_fell"]}},
+        {"in": "query", "name": "page", "schema": {"type": "integer"}}])
+    def get(self):
+        """The watch list of your region (重点关注名单), newest first; header X-Has-More tells of another page."""
+        out = service.watch_list(request.args.to_dict(), gate.user())
+        return out["items"], 200, {"X-Has-More": "1" if out["has_more"] else "0"}
+
+
+@blp.route("/households/<int:household_id>/orders")
+class Orders(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, OrderOut(many=True))
+    @blp.doc(security=SECURITY)
+    def get(self, household_id):
+        """The household's rectification orders with their status."""
+        return service.orders_for(household_id, gate.user())
+
+    @blp.response(201, OrderOut)
+    @blp.doc(security=SECURITY, requestBody={"content": {"application/json": {"schema": {
+        "type": "object", "required": ["ground", "deadline", "requirement"],
+        "properties": {"ground": {"type": "string"}, "deadline": {"type": "string", "format": "date"},
+                       "requirement": {"type": "string"}, "record_id": {"type": "integer"}}}}}})
+    def post(self, household_id):
+        """Issue a rectification order (责令限期…, HB 六 (一)–(四)) with a deadline."""
+        data = _json()
+        who = gate.user()
+        order = service.issue_order(household_id, data.get("ground"), data.get("deadline"),
+                                    data.get("requirement"), data.get("record_id"), who)
+        db.session.commit()
+        return service.order_view(order, None, None, order.issued_date)
+
+
+@blp.route("/orders/<int:order_id>/compliance")
+class Compliance(MethodView):
+    decorators = [login_required]
+
+    @blp.response(201, OrderOut)
+    @blp.doc(security=SECURITY, requestBody={"content": {"application/json": {"schema": {
+        "type": "object", "required": ["complied_date"],
+        "properties": {"complied_date": {"type": "string", "format": "date"}, "note": {"type": "string"}}}}}})
+    def post(self, order_id):
+        """Record compliance with an order (on or before its deadline; not after its procedure opened)."""
+        data = _json()
+        who = gate.user()
+        row = service.record_compliance(order_id, data.get("complied_date"), data.get("note", ""), who)
+        db.session.commit()
+        order = db.session.get(service.RectificationOrder, order_id)
+        return service.order_view(order, row, None, row.complied_date)
+
+
+@blp.route("/households/<int:household_id>/procedures")
+class Procedures(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, ProcedureOut(many=True))
+    @blp.doc(security=SECURITY)
+    def get(self, household_id):
+        """The household's joint-punishment procedures with their dated steps."""
+        return [service.procedure_view(p) for p in service.procedures_for(household_id, gate.user())]
+
+    @blp.response(201, ProcedureOut)
+    @blp.doc(security=SECURITY, requestBody={"content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["route", "basis", "document"],
+        "properties": {"route": {"type": "string", "enum": list(service.MANUAL_ROUTES)},
+                       "basis": {"type": "string"}, "document": {"type": "string", "format": "binary"}}}}}})
+    def post(self, household_id):
+        """Open a procedure on a court judgment, criminal or administrative penalty, with the document."""
+        who = gate.user()
+        p = service.open_procedure(household_id, request.form.get("route"), request.form.get("basis"),
+                                   request.files.get("document"), who)
+        db.session.commit()
+        return service.procedure_view(p)
+
+
+@blp.route("/procedures/<int:procedure_id>/steps")
+class Steps(MethodView):
+    decorators = [login_required]
+
+    @blp.response(201, ProcedureOut)
+    @blp.doc(security=SECURITY, requestBody={"content": {"application/json": {"schema": {
+        "type": "object", "required": ["step"],
+        "properties": {"step": {"type": "string", "enum": ["publicity", "listed", "ended"]}}}}}})
+    def post(self, procedure_id):
+        """Take the procedure's next step today; 409 with the earliest date when too early or out of order."""
+        data = _json()
+        who = gate.user()
+        service.advance(procedure_id, data.get("step"), who)
+        db.session.commit()
+        return service.procedure_view(db.session.get(service.Procedure, procedure_id))

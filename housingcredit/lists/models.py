@@ -56,9 +56,16 @@ class OrderCompliance(IdMixin, Base):
 
 
 class Procedure(IdMixin, Base):
-    """A joint-punishment procedure: opened → risk notice → publicity → listed → ended."""
+    """A joint-punishment procedure (失信联合惩戒程序): opened (with the risk notice 催告) → publicity (公示) →
+    listed (列入名单) → ended.
+
+    The steps are the facts (procedure_steps); `state` and the dates after it are a cache of them, kept in the
+    same transaction, so the daily job and the due page find what is due by index instead of reading every step.
+    """
 
     __tablename__ = "procedures"
+    __table_args__ = (sa.Index("ix_procedures_state_next", "state", "next_date"),
+                      sa.Index("ix_procedures_window_end", "window_end"))
 
     household_id: Mapped[int] = big_fk("households.id", index=True)
     region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
@@ -70,6 +77,11 @@ class Procedure(IdMixin, Base):
     basis: Mapped[str] = mapped_column(sa.Text, default="")
     opened_by_id: Mapped[int | None] = big_fk("users.id")
     opened_dt: Mapped[datetime]
+    state: Mapped[str] = mapped_column(sa.String(12))  # the last step taken
+    next_date: Mapped[date | None]  # earliest date of the next time-driven step (None once ended)
+    window_end: Mapped[date | None]  # last day of the current window: response, publicity, or listing term
+    listed_date: Mapped[date | None]
+    listed_through: Mapped[date | None]
 
     steps: Mapped[list["ProcedureStep"]] = relationship(order_by="ProcedureStep.id")
 

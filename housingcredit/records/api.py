@@ -1,3 +1,139 @@
+"""API: the behaviour catalogue, records with evidence, determinations, revocations, and credit with its why.
+
+Thin edges: parse, call one service function, commit once, answer. Errors come back as 4xx from errors.py.
+"""
+from __future__ import annotations
+
+from flask import request
 from flask_smorest import Blueprint
 
+from ..accounts import gate
+from ..accounts.api import BEARER as SECURITY, bearer_required
+from ..extensions import db
+from ..scoring import service as scoring
+from . import service
+from .schemas import (CatalogueItemOut, CatalogueQuery, CreditOut, CreditQuery, EvidenceOut, HistoryOut,
+                      HistoryQuery, RecordOut)
+
 blp = Blueprint("records_api", __name__, url_prefix="/api/v1", description="Behaviour records and credit")
+
+
+def _body() -> dict:
+    """JSON or form fields, whichever the client sent."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else {}
+    return request.form.to_dict()
+
+
+def _files():
+    return [f for f in request.files.getlist("evidence") if f and f.filename]
+
+
+def credit_payload(household_id: int, result) -> dict:
+    return {"household_id": household_id, "as_of": result.as_of, "score": result.score, "tier": result.tier,
+            "total_deduction": result.total_deduction, "version": result.version,
+            "catalogue_versions": sorted({i.version for i in result.items}), "items": list(result.items)}
+
+
+@blp.route("/catalogue")
+@bearer_required
+@blp.arguments(CatalogueQuery, location="query")
+@blp.response(200, CatalogueItemOut(many=True))
+@blp.doc(security=SECURITY)
+def catalogue(args):
+    """Behaviours in force today (code, title, clause, deduction, tier, use period, version) for a region."""
+    gate.require("archive.read")
+    return service.catalogue(args.get("region"))
+
+
+@blp.route("/households/<int:household_id>/records", methods=["GET"])
+@bearer_required
+@blp.response(200, RecordOut(many=True))
+@blp.doc(security=SECURITY)
+def household_records(household_id):
+    """The household's records with their status, newest first."""
+    return service.records_for_household(household_id, gate.user())
+
+
+@blp.route("/households/<int:household_id>/records", methods=["POST"])
+@bearer_required
+@blp.response(201, RecordOut)
+@blp.doc(security=SECURITY)
+def create_record(household_id):
+    """Record a behaviour. multipart/form-data with one or more `evidence` files, or JSON (then upload the
+    evidence with POST /records/{id}/evidence before the record is reviewed)."""
+    multipart = not request.is_json
+    record = service.create_record(household_id, _body(), _files(), gate.user(), require_evidence=multipart)
+    db.session.commit()
+    return record
+
+
+@blp.route("/records/<int:record_id>")
+@bearer_required
+@blp.response(200, RecordOut)
+@blp.doc(security=SECURITY)
+def get_record(record_id):
+    record = service.get_record(record_id, gate.user())
+    db.session.commit()  # the staff read is logged
+    return record
+
+
+@blp.route("/records/<int:record_id>/evidence", methods=["POST"])
+@bearer_required
+@blp.response(201, EvidenceOut(many=True))
+@blp.doc(security=SECURITY)
+def add_evidence(record_id):
+    """Upload evidence (multipart `evidence` files) for a record still pending review."""
+    rows = service.add_evidence(record_id, _files(), gate.user())
+    db.session.commit()
+    return rows
+
+
+@blp.route("/records/<int:record_id>/determination", methods=["POST"])
+@bearer_required
+@blp.response(201, RecordOut)
+@blp.doc(security=SECURITY)
+def determine(record_id):
+    """Confirm or reject a pending record: {"decision": "confirmed"|"rejected", "legal_basis": "…"}."""
+    body = _body()
+    service.determine(record_id, body.get("decision"), body.get("legal_basis"), gate.user())
+    db.session.commit()
+    return service.get_record(record_id, gate.user())
+
+
+@blp.route("/records/<int:record_id>/revocation", methods=["POST"])
+@bearer_required
+@blp.response(201, RecordOut)
+@blp.doc(security=SECURITY)
+def revoke(record_id):
+    """Revoke a record from today: {"reason": "objection_upheld"|"error"|"corrected"|"withdrawn", "note": "…"}."""
+    body = _body()
+    service.revoke(record_id, body.get("reason"), body.get("note") or "", gate.user())
+    db.session.commit()
+    return service.get_record(record_id, gate.user())
+
+
+@blp.route("/households/<int:household_id>/credit")
+@bearer_required
+@blp.arguments(CreditQuery, location="query")
+@blp.response(200, CreditOut)
+@blp.doc(security=SECURITY)
+def credit(args, household_id):
+    """Score, tier and explanation (each counting record, its deduction, clause, catalogue version) as of a date."""
+    result = scoring.credit_for(household_id, args.get("as_of"), who=gate.user())
+    db.session.commit()  # the staff read is logged
+    return credit_payload(household_id, result)
+
+
+@blp.route("/households/<int:household_id>/credit/history")
+@bearer_required
+@blp.arguments(HistoryQuery, location="query")
+@blp.response(200, HistoryOut)
+@blp.doc(security=SECURITY)
+def credit_history(args, household_id):
+    """Score and tier at the start, on every change date, and at the end of the range (default: 2 years)."""
+    points = scoring.credit_history(household_id, args.get("start"), args.get("end"), who=gate.user())
+    db.session.commit()
+    return {"household_id": household_id,
+            "points": [{"date": d, "score": s, "tier": t} for d, s, t in points]}

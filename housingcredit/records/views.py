@@ -1,8 +1,257 @@
-from flask import Blueprint
+"""Pages: record a behaviour, a record with its evidence and determination, the review queue, a caseworker's
+overview, a household's own credit — and the credit panel the archive page includes."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
+
+from ..accounts import gate
+from ..accounts.models import Role
+from ..archives.models import Household
+from ..errors import DomainError, InvalidInput, NotFound
+from ..extensions import db
+from ..scoring import service as scoring
+from . import service
+from .forms import DetermineForm, RecordForm, RevokeForm
+from .models import Decision
+from .schemas import record_status
 
 bp = Blueprint("records", __name__)
 
+STATUS_LABELS = {"pending": _l("Pending review"), "confirmed": _l("Confirmed"), "rejected": _l("Rejected"),
+                 "revoked": _l("Revoked"), "repaired": _l("Repaired")}
+REASON_LABELS = {"objection_upheld": _l("Objection upheld"), "error": _l("Error found"),
+                 "corrected": _l("Corrected"), "withdrawn": _l("Withdrawn before review")}
+
+
+def _english() -> bool:
+    locale = get_locale()
+    return bool(locale) and locale.language == "en"
+
+
+def title_of(item) -> str:
+    """The Chinese or English title of a rules item (behaviour, tier, source), in the page's language."""
+    return item.title_en if _english() else item.title_zh
+
+
+def tier_label(tier: str) -> str:
+    band = service.version_today().tiers.get(tier)
+    return title_of(band) if band else tier
+
+
+def _behaviour(code: str, region_code: str):
+    try:
+        return service.version_today().behaviour(code, region_code)
+    except Exception:  # a code no longer in force: show the bare code
+        return None
+
+
+def _source_label(code: str) -> str:
+    for s in service.sources():
+        if s.code == code:
+            return title_of(s)
+    return code
+
+
+def _apply_errors(form, err: DomainError) -> None:
+    for name, messages in err.errors.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [str(m) for m in messages]
+
+
+# ---- recording ---------------------------------------------------------------------------------------------
+
+@bp.route("/households/<int:household_id>/records/new", methods=["GET", "POST"])
+@login_required
+def new_record(household_id: int):
+    who = gate.user()
+    household = gate.check_household(db.session.get(Household, household_id), "record.create", who)
+    catalogue = service.catalogue(household.region_code)
+    form = RecordForm()
+    form.code.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(b.code, f"{b.code} {title_of(b)}")
+                                                            for b in catalogue]
+    form.source.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(s.code, title_of(s))
+                                                              for s in service.sources()]
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            files = [f for f in form.evidence.data or [] if f and getattr(f, "filename", "")]
+            try:
+                record = service.create_record(household.id, form.data_for_service(), files, who)
+            except DomainError as err:
+                db.session.rollback()
+                _apply_errors(form, err)
+                status = err.status
+                flash(str(err.message) if not err.errors else _("Please correct the marked fields "
+                                                                 "and attach the evidence again."), "error")
+            else:
+                db.session.commit()
+                flash(_("The behaviour was recorded and awaits review.") +
+                      (" " + _("It was entered late (LN 第九条).") if record.late else ""), "success")
+                return redirect(url_for("records.show", record_id=record.id))
+    return render_template("records/new.html", form=form, household=household, catalogue=catalogue,
+                           title_of=title_of, tier_label=tier_label), status
+
+
+# ---- one record --------------------------------------------------------------------------------------------
+
+def _render_record(record_id: int, determine_form=None, revoke_form=None, status: int = 200):
+    who = gate.user()
+    record = service.get_record(record_id, who)
+    household = db.session.get(Household, record.household_id)
+    db.session.commit()  # the staff read is logged
+    state = record_status(record)
+    can_determine = (state == "pending" and gate.can("record.determine", who) and record.recorded_by_id != who.id)
+    can_revoke = state in ("pending", "confirmed") and gate.can("record.revoke", who)
+    return render_template(
+        "records/record.html", record=record, household=household, status=state, status_labels=STATUS_LABELS,
+        reason_labels=REASON_LABELS, behaviour=_behaviour(record.code, record.region_code), title_of=title_of,
+        tier_label=tier_label, source_label=_source_label(record.source),
+        own_record=record.recorded_by_id == who.id, can_determine=can_determine, can_revoke=can_revoke,
+        determine_form=determine_form or DetermineForm(), revoke_form=revoke_form or RevokeForm()), status
+
+
+@bp.route("/records/<int:record_id>")
+@login_required
+def show(record_id: int):
+    return _render_record(record_id)
+
+
+@bp.route("/records/<int:record_id>/determine", methods=["POST"])
+@login_required
+def determine(record_id: int):
+    form = DetermineForm()
+    if form.validate_on_submit():
+        try:
+            det = service.determine(record_id, form.decision.data, form.legal_basis.data, gate.user())
+        except InvalidInput as err:
+            db.session.rollback()
+            _apply_errors(form, err)
+            flash(str(err.message), "error")
+            return _render_record(record_id, determine_form=form, status=422)
+        db.session.commit()
+        flash(_("The record was confirmed; the household has been notified.")
+              if det.decision == Decision.confirmed else _("The record was rejected."), "success")
+    return redirect(url_for("records.show", record_id=record_id))
+
+
+@bp.route("/records/<int:record_id>/revoke", methods=["POST"])
+@login_required
+def revoke(record_id: int):
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            service.revoke(record_id, form.reason.data, form.note.data, gate.user())
+        except InvalidInput as err:
+            db.session.rollback()
+            _apply_errors(form, err)
+            return _render_record(record_id, revoke_form=form, status=422)
+        db.session.commit()
+        flash(_("The record was revoked from today."), "success")
+    return redirect(url_for("records.show", record_id=record_id))
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@login_required
+def evidence(evidence_id: int):
+    ev, path = service.get_evidence(evidence_id, gate.user())
+    db.session.commit()
+    if not path.is_file():
+        raise NotFound()
+    return send_file(path, mimetype=ev.content_type, as_attachment=True, download_name=ev.filename)
+
+
+# ---- queues and overviews ----------------------------------------------------------------------------------
 
 @bp.route("/review")
+@login_required
 def review_queue():
-    return "TODO"
+    who = gate.user()
+    records = service.review_queue(who)
+    households = {h.id: h for h in db.session.query(Household).filter(
+        Household.id.in_({r.household_id for r in records}))} if records else {}
+    return render_template("records/review.html", records=records, households=households, who=who,
+                           behaviour=_behaviour, title_of=title_of, tier_label=tier_label)
+
+
+@bp.route("/records/overview")
+@login_required
+def overview():
+    who = gate.user()
+    return render_template("records/overview.html", data=service.overview(who), behaviour=_behaviour,
+                           title_of=title_of)
+
+
+@bp.route("/my/credit")
+@login_required
+def own_credit():
+    """A household's own score, tier, explanation and records."""
+    who = gate.user()
+    if who.role != Role.household:
+        abort(404)
+    household = gate.check_household(db.session.get(Household, who.household_id), "own.read", who)
+    return render_template("records/own_credit.html", household=household)
+
+
+# ---- the credit panel (templates/records/_credit_panel.html) -----------------------------------------------
+
+def history_chart(points, rules_version, width: int = 640, height: int = 180) -> dict | None:
+    """A step chart of the score as inline-SVG coordinates (no script, no outside asset)."""
+    if not points:
+        return None
+    left, right, top, bottom = 36, 10, 10, 24
+    w, h = width - left - right, height - top - bottom
+    base = rules_version.base_score or 1
+    start, end = points[0][0], points[-1][0]
+    span = max((end - start).days, 1)
+    x = lambda d: round(left + w * (d - start).days / span, 1)  # noqa: E731
+    y = lambda s: round(top + h * (base - s) / base, 1)  # noqa: E731
+    coords = []
+    for i, (d, score, _tier) in enumerate(points):
+        if i:
+            coords.append((x(d), y(points[i - 1][1])))
+        coords.append((x(d), y(score)))
+    bands = [{"y": y(band.score_max), "score": band.score_max, "name": band.name}
+             for band in rules_version.tiers.values() if band.score_max < base]
+    return {"width": width, "height": height, "points": " ".join(f"{a},{b}" for a, b in coords),
+            "dots": [{"x": x(d), "y": y(s), "label": f"{d.isoformat()}: {s}"} for d, s, _t in points],
+            "bands": bands, "x0": left, "x1": left + w, "y0": top, "y1": top + h, "base": base,
+            "start": start.isoformat(), "end": end.isoformat(), "ybase": y(base), "yzero": y(0)}
+
+
+@bp.app_context_processor
+def credit_panel_helpers():
+    def household_credit(household, as_of=None):
+        """Everything the credit panel shows for `household`, as the signed-in user may see it."""
+        who = gate.user()
+        raw = as_of if as_of is not None else request.args.get("as_of")
+        error, wanted = None, None
+        if isinstance(raw, date):
+            wanted = raw
+        elif raw:
+            try:
+                wanted = date.fromisoformat(str(raw))
+            except ValueError:
+                error = _("Not a valid date.")
+        try:
+            result = scoring.credit_for(household, wanted, who=who)
+        except InvalidInput as err:
+            error, wanted = str(err.message), None
+            result = scoring.credit_for(household, None, who=who)
+        records = service.records_for_household(household.id, who)
+        points = scoring.credit_history(household, end=result.as_of)
+        db.session.commit()  # the staff read of the credit data is logged (SPEC §11)
+        version = service.version_today()
+        return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
+                "records": records, "status_of": record_status, "status_labels": STATUS_LABELS,
+                "chart": history_chart(points, version), "can_record": gate.can("record.create", who)
+                and who.role != Role.household, "tier_label": tier_label, "title_of": title_of,
+                "behaviour": _behaviour}
+
+    return {"household_credit": household_credit}

@@ -1,0 +1,169 @@
+"""The scheduled jobs (定时任务): each a call into a service, each idempotent, run in exactly one process.
+
+`flask jobs run` calls `run_forever()`: on PostgreSQL it first takes a session-level advisory lock
+(`pg_try_advisory_lock`) on a dedicated connection and only then starts the scheduler, so any number of app
+instances may start it and exactly one runs the jobs; the others stand by and retry, taking over if the leader's
+connection goes away. With SQLite there is no such lock: run `flask jobs run` in one process only (the web
+workers never run jobs).
+
+The daily jobs run at 00:10 Asia/Shanghai, in this order (the legal date is the clock's today):
+credit_expiry (scores whose use periods ended), listing_expiry and procedure_steps (the procedure clock),
+watch_expiry (entries past their period), overdue_orders (orders past their deadline → procedures).
+Running them twice on one day changes nothing the second time.
+`flask jobs once [name]` runs them now.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_LOCK = 0x4843_4A42  # the advisory-lock key electing the scheduler process ("HCJB")
+TIMEZONE = "Asia/Shanghai"
+DAILY_AT = {"hour": 0, "minute": 10}
+STANDBY_RETRY_SECONDS = 30
+
+
+def _credit_expiry(today):
+    try:
+        from .scoring import service as scoring
+    except ImportError:  # pragma: no cover - the scoring service ships with the records work
+        return {"skipped": "scoring service not installed"}
+    return scoring.nightly_expire(today)
+
+
+def _listing_expiry(today):
+    from .lists import service
+    return service.expire_listings(today)
+
+
+def _procedure_steps(today):
+    from .lists import service
+    return service.advance_due_procedures(today)
+
+
+def _watch_expiry(today):
+    from .lists import service
+    return service.expire_watch(today)
+
+
+def _overdue_orders(today):
+    from .lists import service
+    return service.open_overdue_orders(today)
+
+
+# name → service call taking today's legal date, run in this order.
+JOBS: dict[str, Callable] = {
+    "credit_expiry": _credit_expiry,
+    "listing_expiry": _listing_expiry,
+    "procedure_steps": _procedure_steps,
+    "watch_expiry": _watch_expiry,
+    "overdue_orders": _overdue_orders,
+}
+
+
+def run_job(name: str) -> dict:
+    """Run one job in its own transaction: commit on success, roll back and re-raise on failure."""
+    from .clock import get_clock
+    from .extensions import db
+    job = JOBS[name]
+    today = get_clock().today()
+    try:
+        result = job(today)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def run_once(name: str | None = None) -> Iterator[str]:
+    """Run the daily jobs (or the one named) now, yielding one line per job (`flask jobs once`)."""
+    names = list(JOBS) if name is None else [name]
+    for n in names:
+        if n not in JOBS:
+            yield f"unknown job {n!r}; jobs: {', '.join(JOBS)}"
+            return
+        started = time.perf_counter()
+        result = run_job(n)
+        yield f"{n}: {result} ({time.perf_counter() - started:.2f} s)"
+
+
+def run_daily(app: Flask) -> None:
+    """The scheduled entry: every job in order, inside an app context; one failing job does not stop the rest."""
+    with app.app_context():
+        for n in JOBS:
+            try:
+                for line in run_once(n):
+                    log.info(line)
+            except Exception:  # logged and retried by tomorrow's run; every job is idempotent
+                log.exception("job %s failed", n)
+
+
+# ---- electing the one scheduler process ----------------------------------------------------------------------
+
+def try_lock(app: Flask):
+    """A dedicated connection holding the scheduler lock, or None when another process holds it.
+
+    SQLite has no cross-process lock: every caller "wins" — run the scheduler in one process only.
+    """
+    from .extensions import db
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return _NoLock()
+    conn = engine.connect()
+    conn.detach()  # out of the pool: closing it ends the session and so releases the lock
+    got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK}).scalar()
+    conn.commit()  # the lock is session-level: it outlives this transaction and stays until the connection closes
+    if got:
+        return conn
+    conn.close()
+    return None
+
+
+class _NoLock:
+    def close(self):
+        pass
+
+
+def start(app: Flask, *, blocking: bool = False, trigger=None, lock=None):
+    """Start the scheduler if this process holds (or can take) the lock; returns (scheduler, lock) or None.
+
+    `trigger` replaces the daily cron trigger (tests run the jobs at once).
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    lock = lock or try_lock(app)
+    if lock is None:
+        return None
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TIMEZONE)
+    scheduler.add_job(run_daily, trigger or CronTrigger(timezone=TIMEZONE, **DAILY_AT), args=[app],
+                      id="daily", max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
+    if blocking:
+        log.info("scheduler elected; daily jobs at %02d:%02d %s", DAILY_AT["hour"], DAILY_AT["minute"], TIMEZONE)
+        try:
+            scheduler.start()
+        finally:
+            lock.close()
+        return scheduler, lock
+    scheduler.start()
+    return scheduler, lock
+
+
+def run_forever() -> None:
+    """`flask jobs run`: wait until this process is elected, then run the scheduler until stopped."""
+    app = current_app._get_current_object()
+    while True:
+        lock = try_lock(app)
+        if lock is not None:
+            start(app, blocking=True, lock=lock)
+            return
+        log.info("another process runs the scheduler; standing by")
+        time.sleep(STANDBY_RETRY_SECONDS)

@@ -1,0 +1,157 @@
+"""marshmallow schemas for the lists domain: what an order, a procedure, a step, a credit check look like in and out."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+BUSINESSES = ("application", "allocation", "renewal", "swap", "subsidy", "exit", "other")
+MANUAL_ROUTES = ("court_judgment", "criminal_penalty", "administrative_penalty")
+ROUTES = ("watch_transfer", "overdue_order") + MANUAL_ROUTES
+STEPS = ("opened", "publicity", "listed", "ended")
+WATCH_REASONS = ("expired", "transferred", "grounds_fell")
+END_REASONS = ("term_expired", "revoked", "repaired", "objection_upheld")
+
+
+# ---- in --------------------------------------------------------------------------------------------------------
+
+class OrderIn(Schema):
+    ground = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    deadline = fields.Date(required=True)
+    requirement = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    record_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
+class ComplianceIn(Schema):
+    complied_date = fields.Date(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ProcedureIn(Schema):
+    route = fields.String(required=True, validate=validate.OneOf(MANUAL_ROUTES))
+    basis = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class StepIn(Schema):
+    step = fields.String(required=True, validate=validate.OneOf(STEPS[1:]))
+
+
+class CreditCheckIn(Schema):
+    id_number = fields.String(required=True, validate=validate.Length(min=1, max=18))
+    business = fields.String(required=True, validate=validate.OneOf(BUSINESSES))
+    purpose = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class WatchListQuery(Schema):
+    region = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"))
+    status = fields.String(load_default=None, validate=validate.OneOf(("active", "ended")))
+    reason = fields.String(load_default=None, validate=validate.OneOf(WATCH_REASONS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+
+
+# ---- out -------------------------------------------------------------------------------------------------------
+
+class WatchEntryOut(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer()
+    archive_no = fields.String()
+    region_code = fields.String()
+    start_date = fields.Date()
+    until_date = fields.Date()
+    end_date = fields.Date(allow_none=True)
+    reason = fields.String(allow_none=True)
+    active = fields.Boolean()
+    grounds = fields.List(fields.Integer())
+
+
+class ComplianceOut(Schema):
+    complied_date = fields.Date()
+    note = fields.String()
+
+
+class OrderOut(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer()
+    ground = fields.String()
+    clause = fields.String()
+    record_id = fields.Integer(allow_none=True)
+    issued_date = fields.Date()
+    deadline = fields.Date()
+    requirement = fields.String()
+    status = fields.String()
+    compliance = fields.Nested(ComplianceOut, allow_none=True)
+    procedure_id = fields.Integer(allow_none=True)
+
+
+class StepOut(Schema):
+    step = fields.String()
+    step_date = fields.Date()
+    reason = fields.String(allow_none=True)
+
+
+class ProcedureOut(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer()
+    route = fields.String()
+    state = fields.String()
+    opened_date = fields.Date()
+    record_id = fields.Integer(allow_none=True)
+    order_id = fields.Integer(allow_none=True)
+    evidence_id = fields.Integer(allow_none=True)
+    basis = fields.String()
+    next_step = fields.String(allow_none=True)
+    next_date = fields.Date(allow_none=True)
+    window_end = fields.Date(allow_none=True)
+    response_due = fields.Date()
+    listed_date = fields.Date(allow_none=True)
+    listed_through = fields.Date(allow_none=True)
+    steps = fields.List(fields.Nested(StepOut))
+    calendar_warning = fields.String(allow_none=True)
+
+
+class MeasureOut(Schema):
+    code = fields.String()
+    title = fields.String()
+    clause = fields.String()
+    basis = fields.List(fields.String())
+    suspended = fields.Boolean()
+    suspended_by = fields.List(fields.String())
+
+
+class MembershipWatchOut(Schema):
+    start_date = fields.Date()
+    until_date = fields.Date()
+
+
+class MembershipProcedureOut(Schema):
+    id = fields.Integer()
+    route = fields.String()
+    state = fields.String()
+    opened_date = fields.Date()
+    window_end = fields.Date(allow_none=True)
+    listed_date = fields.Date(allow_none=True)
+    listed_through = fields.Date(allow_none=True)
+
+
+class CreditCheckOut(Schema):
+    check_id = fields.Integer()
+    found = fields.Boolean()
+    as_of = fields.Date()
+    business = fields.String()
+    id_number = fields.String(metadata={"description": "masked"})
+    household_id = fields.Integer(allow_none=True)
+    archive_no = fields.String(allow_none=True)
+    score = fields.Integer(allow_none=True)
+    tier = fields.String(allow_none=True)
+    tier_title = fields.String(allow_none=True)
+    watch = fields.Nested(MembershipWatchOut, allow_none=True)
+    procedures = fields.List(fields.Nested(MembershipProcedureOut))
+    listed = fields.Boolean()
+    measures = fields.List(fields.Nested(MeasureOut))
+    suspended = fields.Boolean()
+
+
+class DueOut(Schema):
+    as_of = fields.Date()
+    procedures = fields.List(fields.Dict())
+    overdue_orders = fields.List(fields.Dict())
+    orders_due_today = fields.List(fields.Dict())
+    watch_ending = fields.List(fields.Dict())

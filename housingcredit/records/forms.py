@@ -1,0 +1,37 @@
+"""Forms for recording and determining behaviours. Field rules live in the service (one validation for API and
+web); the forms carry the CSRF token and keep what the user typed when the service refuses it."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+
+class RecordForm(FlaskForm):
+    code = SelectField(_l("Behaviour"), choices=[], validate_choice=False)
+    occurred_date = StringField(_l("Date the behaviour occurred"))
+    formed_date = StringField(_l("Date the information formed"))
+    source = SelectField(_l("Collection source"), choices=[], validate_choice=False)
+    facts = TextAreaField(_l("Facts"))
+    evidence = MultipleFileField(_l("Evidence files (PDF, PNG or JPEG)"))
+
+    def data_for_service(self) -> dict:
+        return {"code": self.code.data or "", "occurred_date": self.occurred_date.data or "",
+                "formed_date": self.formed_date.data or "", "source": self.source.data or "",
+                "facts": self.facts.data or ""}
+
+
+class DetermineForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("confirmed", _l("Confirm")),
+                                                     SelectChoice("rejected", _l("Reject"))],
+                          validate_choice=False)
+    legal_basis = TextAreaField(_l("Legal basis"))
+
+
+class RevokeForm(FlaskForm):
+    reason = SelectField(_l("Reason"), choices=[SelectChoice("objection_upheld", _l("Objection upheld")),
+                                                 SelectChoice("error", _l("Error found")),
+                                                 SelectChoice("withdrawn", _l("Withdrawn before review"))],
+                         validate_choice=False)
+    note = TextAreaField(_l("Note"))

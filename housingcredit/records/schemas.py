@@ -1,0 +1,149 @@
+"""marshmallow schemas: what a record, a determination and a credit answer look like in and out (API and forms)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+REVOCATION_REASONS = ("objection_upheld", "error", "corrected", "withdrawn")
+
+
+class RecordIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    occurred_date = fields.Date(required=True)
+    formed_date = fields.Date(required=True)
+    source = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    facts = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class DeterminationIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(("confirmed", "rejected")))
+    legal_basis = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RevocationIn(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(REVOCATION_REASONS))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RepairIn(Schema):
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+# ---- out -------------------------------------------------------------------------------------------------------
+
+class CatalogueItemOut(Schema):
+    code = fields.String()
+    parent = fields.String(allow_none=True)
+    title_zh = fields.String()
+    title_en = fields.String()
+    clause = fields.String()
+    deduct = fields.Integer()
+    tier = fields.String()
+    use_months = fields.Integer()
+    repairable = fields.Boolean()
+    version = fields.String()
+
+
+class CatalogueQuery(Schema):
+    region = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"))
+
+
+class EvidenceOut(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_dt = fields.DateTime()
+
+
+class DeterminationOut(Schema):
+    decision = fields.Function(lambda d: d.decision.value)
+    legal_basis = fields.String()
+    determination_date = fields.Date()
+    reviewer_id = fields.Integer()
+
+
+class RevocationOut(Schema):
+    revoked_date = fields.Date()
+    reason = fields.String()
+    note = fields.String()
+
+
+class RepairOut(Schema):
+    repaired_date = fields.Date()
+    note = fields.String()
+
+
+class RecordOut(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer()
+    region_code = fields.String()
+    code = fields.String()
+    occurred_date = fields.Date()
+    formed_date = fields.Date()
+    source = fields.String()
+    facts = fields.String()
+    late = fields.Boolean()
+    corrects_id = fields.Integer(allow_none=True)
+    recorded_by_id = fields.Integer()
+    recorded_dt = fields.DateTime()
+    status = fields.Function(lambda r: record_status(r))
+    determination = fields.Nested(DeterminationOut, allow_none=True)
+    revocation = fields.Nested(RevocationOut, allow_none=True)
+    repair = fields.Nested(RepairOut, allow_none=True)
+    evidence = fields.List(fields.Nested(EvidenceOut))
+
+
+def record_status(r) -> str:
+    """pending | confirmed | rejected | revoked | repaired — read from the facts on the record."""
+    if r.revocation is not None:
+        return "revoked"
+    if r.repair is not None:
+        return "repaired"
+    if r.determination is None:
+        return "pending"
+    return r.determination.decision.value
+
+
+class CreditItemOut(Schema):
+    record_id = fields.Integer()
+    code = fields.String()
+    title_zh = fields.String()
+    title_en = fields.String()
+    clause = fields.String()
+    deduct = fields.Integer()
+    tier = fields.String()
+    version = fields.String()
+    determined = fields.Date()
+    counts_through = fields.Date()
+
+
+class CreditOut(Schema):
+    household_id = fields.Integer()
+    as_of = fields.Date()
+    score = fields.Integer()
+    tier = fields.String()
+    total_deduction = fields.Integer()
+    version = fields.String()
+    catalogue_versions = fields.List(fields.String())
+    items = fields.List(fields.Nested(CreditItemOut))
+
+
+class CreditQuery(Schema):
+    as_of = fields.Date(load_default=None)
+
+
+class HistoryQuery(Schema):
+    start = fields.Date(load_default=None, data_key="from")
+    end = fields.Date(load_default=None, data_key="to")
+
+
+class HistoryPointOut(Schema):
+    date = fields.Date()
+    score = fields.Integer()
+    tier = fields.String()
+
+
+class HistoryOut(Schema):
+    household_id = fields.Integer()
+    points = fields.List(fields.Nested(HistoryPointOut))

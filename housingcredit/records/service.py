@@ -1,0 +1,394 @@
+"""Behaviour-record use cases (失信行为记录, HB 四–五): record with evidence, four-eyes determination (认定),
+revocation (撤销), correction, repair (修复) — each one transaction, audited, the credit cache refreshed in it.
+
+Records are facts: nothing here updates or deletes a record; what happens to it is a new row referencing it.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from ..accounts import gate, regions
+from ..accounts.models import Role, User
+from ..archives.models import Household
+from ..audit import service as audit
+from ..clock import add_months, add_working_days, get_clock
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..extensions import db
+from ..rules.loader import Behaviour, RulesError
+from ..scoring import service as scoring
+from ..validation import load
+from . import storage
+from .models import Decision, Determination, Evidence, Record, RecordRepair, Revocation
+from .schemas import DeterminationIn, RecordIn, RepairIn, RevocationIn
+
+DISCLOSED_TIERS = ("moderate", "severe")  # mild items are collected only, not disclosed (MOHURD 2(2); SPEC §10)
+
+
+# ---- the catalogue in force ----------------------------------------------------------------------------------
+
+def version_today():
+    return scoring.rules_book().version_at(get_clock().today())
+
+
+def catalogue(region_code: str | None = None, on: date | None = None) -> list[Behaviour]:
+    """The recordable behaviours in force on `on` (default today) for a region, local refinements included."""
+    if region_code is not None and regions.get(region_code) is None:
+        raise InvalidInput(_l("Unknown region code."), field="region")
+    return scoring.rules_book().version_at(on or get_clock().today()).catalogue_for(region_code)
+
+
+def sources():
+    """The five collection sources of HB 五, from the rules data."""
+    return version_today().sources
+
+
+# ---- reading -------------------------------------------------------------------------------------------------
+
+def _record(record_id: int) -> Record:
+    r = db.session.get(Record, record_id, options=[
+        selectinload(Record.evidence), selectinload(Record.determination), selectinload(Record.revocation),
+        selectinload(Record.repair)])
+    if r is None:
+        raise NotFound()
+    return r
+
+
+def _household_of(record: Record) -> Household:
+    return db.session.get(Household, record.household_id)
+
+
+def get_record(record_id: int, who: User) -> Record:
+    """A record with its facts, if `who` may see its household; a staff read is logged (SPEC §11)."""
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "credit.read", who)
+    if who.role != Role.household:
+        audit.record("record.read", "record", r.id, household_id=h.id, region_code=h.region_code,
+                     actor=(who.id, who.username))
+    return r
+
+
+def records_for_household(household_id: int, who: User) -> list[Record]:
+    h = gate.check_household(db.session.get(Household, household_id), "credit.read", who)
+    return db.session.scalars(
+        sa.select(Record).where(Record.household_id == h.id).order_by(Record.id.desc())
+        .options(selectinload(Record.determination), selectinload(Record.revocation),
+                 selectinload(Record.repair), selectinload(Record.evidence))).all()
+
+
+def get_evidence(evidence_id: int, who: User) -> tuple[Evidence, "storage.Path"]:
+    """An evidence file and where its bytes are, if `who` may see the household (region-gated)."""
+    ev = db.session.get(Evidence, evidence_id)
+    if ev is None or ev.record_id is None:
+        raise NotFound()
+    r = db.session.get(Record, ev.record_id)
+    h = gate.check_household(_household_of(r), "credit.read", who)
+    if who.role != Role.household:
+        audit.record("evidence.read", "evidence", ev.id, household_id=h.id, region_code=h.region_code,
+                     actor=(who.id, who.username))
+    return ev, storage.path_for(ev.sha256)
+
+
+def _pending():
+    return sa.and_(~sa.exists().where(Determination.record_id == Record.id),
+                   ~sa.exists().where(Revocation.record_id == Record.id))
+
+
+def review_queue(who: User, limit: int = 200) -> list[Record]:
+    """Pending records in the reviewer's region, oldest first (their own included: the page disables them)."""
+    gate.require("record.determine", who)
+    stmt = (sa.select(Record).where(_pending(), gate.region_clause(Record.region_code, who))
+            .order_by(Record.recorded_dt, Record.id).limit(limit)
+            .options(selectinload(Record.evidence), selectinload(Record.recorded_by)))
+    return db.session.scalars(stmt).all()
+
+
+def overview(who: User) -> dict:
+    """A caseworker's counts: their late entries (LN 第九条), their records awaiting review, the region's."""
+    gate.require("record.create", who)
+    count = lambda *where: db.session.scalar(sa.select(sa.func.count(Record.id)).where(*where))  # noqa: E731
+    late = db.session.scalars(sa.select(Record).where(Record.recorded_by_id == who.id, Record.late)
+                              .order_by(Record.id.desc()).limit(50)).all()
+    return {"late_entries": count(Record.recorded_by_id == who.id, Record.late),
+            "my_pending": count(Record.recorded_by_id == who.id, _pending()),
+            "region_pending": count(_pending(), gate.region_clause(Record.region_code, who)),
+            "region_late": count(Record.late, gate.region_clause(Record.region_code, who)),
+            "late_records": late}
+
+
+# ---- recording -----------------------------------------------------------------------------------------------
+
+def _attach(record: Record, uploads: list[storage.Upload], who: User) -> list[Evidence]:
+    now = get_clock().now_utc()
+    rows = []
+    for u in uploads:
+        sha = storage.store(u)
+        ev = Evidence(record_id=record.id, filename=u.filename, content_type=u.content_type, size=u.size,
+                      sha256=sha, uploaded_by_id=who.id, uploaded_dt=now)
+        db.session.add(ev)
+        rows.append(ev)
+    db.session.flush()
+    return rows
+
+
+def _snapshot(r: Record) -> dict:
+    """Audit-safe: no facts text (it may name people or carry ID numbers), only what identifies the entry."""
+    return {"code": r.code, "occurred_date": r.occurred_date.isoformat(), "formed_date": r.formed_date.isoformat(),
+            "source": r.source, "late": r.late, "corrects_id": r.corrects_id,
+            "evidence": [e.sha256 for e in r.evidence]}
+
+
+def create_record(household_id: int, data: dict, files, who: User, *, require_evidence: bool = True,
+                  corrects: Record | None = None) -> Record:
+    """Record a behaviour from the catalogue in force today for the household's region, with its evidence.
+
+    Late (LN 第九条) when entered after the N-th working day following the date the information formed.
+    """
+    h = gate.check_household(db.session.get(Household, household_id), "record.create", who)
+    clean = load(RecordIn(), data)
+    clock = get_clock()
+    today = clock.today()
+    version = scoring.rules_book().version_at(today)
+    errors: dict[str, list[str]] = {}
+    if clean["code"] not in {b.code for b in version.catalogue_for(h.region_code)}:
+        errors["code"] = [_("Choose a behaviour from the catalogue in force for this region.")]
+    if clean["source"] not in {s.code for s in version.sources}:
+        errors["source"] = [_("Choose one of the collection sources.")]
+    if clean["occurred_date"] > today:
+        errors["occurred_date"] = [_("The date may not be in the future.")]
+    if clean["formed_date"] > today:
+        errors["formed_date"] = [_("The date may not be in the future.")]
+    elif clean["formed_date"] < clean["occurred_date"]:
+        errors["formed_date"] = [_("The information cannot have formed before the behaviour occurred.")]
+    uploads: list[storage.Upload] = []
+    try:
+        uploads = storage.check(files)
+    except InvalidInput as err:
+        errors.update(err.errors)
+    if require_evidence and not uploads and "evidence" not in errors:
+        errors["evidence"] = [_("At least one evidence file is required (HB 五: evidence conclusive).")]
+    if errors:
+        raise InvalidInput(_l("The input is not valid."), errors=errors)
+    duplicate = db.session.scalar(sa.select(Record.id).where(
+        Record.household_id == h.id, Record.code == clean["code"], Record.occurred_date == clean["occurred_date"],
+        ~sa.exists().where(Revocation.record_id == Record.id)))
+    if duplicate is not None:
+        raise Conflict(_l("This behaviour is already recorded for that date (record %(id)s); a record is made "
+                          "once per occurrence.", id=duplicate), field="code")
+    late_after = add_working_days(clean["formed_date"], version.entry.late_after_working_days)
+    record = Record(household_id=h.id, region_code=h.region_code, code=clean["code"],
+                    occurred_date=clean["occurred_date"], formed_date=clean["formed_date"], source=clean["source"],
+                    facts=clean["facts"], late=today > late_after, corrects_id=corrects.id if corrects else None,
+                    recorded_by_id=who.id, recorded_dt=clock.now_utc())
+    db.session.add(record)
+    db.session.flush()
+    _attach(record, uploads, who)
+    db.session.refresh(record, ["evidence"])
+    audit.record("record.create", "record", record.id, household_id=h.id, region_code=h.region_code,
+                 after=_snapshot(record), actor=(who.id, who.username))
+    return record
+
+
+def add_evidence(record_id: int, files, who: User) -> list[Evidence]:
+    """More evidence for a record still pending review (API clients upload after creating the record)."""
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "record.create", who)
+    if r.determination is not None or r.revocation is not None:
+        raise Conflict(_l("Evidence can be added only while the record is pending review."))
+    uploads = storage.check(files)
+    if not uploads:
+        raise InvalidInput(_l("The input is not valid."), errors={"evidence": [_("Choose at least one file.")]})
+    rows = _attach(r, uploads, who)
+    audit.record("record.evidence", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"evidence": [e.sha256 for e in rows]}, actor=(who.id, who.username))
+    return rows
+
+
+# ---- determination, revocation, correction, repair -----------------------------------------------------------
+
+def _standing_state(record_id: int) -> tuple[Decision | None, bool, bool]:
+    """(decision, revoked, repaired) read afresh from the database — after the household lock, not the cache."""
+    decision = db.session.scalar(sa.select(Determination.decision).where(Determination.record_id == record_id))
+    revoked = db.session.scalar(sa.select(Revocation.id).where(Revocation.record_id == record_id)) is not None
+    repaired = db.session.scalar(sa.select(RecordRepair.id).where(RecordRepair.record_id == record_id)) is not None
+    return decision, revoked, repaired
+
+
+def _after_change(h: Household) -> None:
+    """Everything derived from the household's facts, recomputed in this transaction."""
+    scoring.refresh_household(h.id)
+    from ..lists import service as lists
+    lists.after_facts_changed(h.id)
+
+
+def _payload(r: Record, h: Household, b: Behaviour, determination: Determination, status: str,
+             authority: str) -> dict:
+    """The provincial platform's basic-data shape (SPEC §10; MOHURD 2(2))."""
+    head = h.head
+    disclose = b.tier in DISCLOSED_TIERS
+    d = determination.determination_date
+    return {"record_id": r.id, "archive_no": h.archive_no, "region_code": h.region_code,
+            "subject": {"name": head.name if head else "", "id_number": head.id_number if head else ""},
+            "behaviour": {"code": b.code, "title": b.title_zh, "clause": b.clause, "version": b.version},
+            "severity": b.tier, "legal_basis": determination.legal_basis, "authority": authority,
+            "determination_date": d.isoformat(),
+            "publicity_period": ({"from": d.isoformat(), "to": add_months(d, b.use_months).isoformat()}
+                                 if disclose else None),
+            "status": status, "disclose": disclose}
+
+
+def _authority(who: User) -> str:
+    return regions.full_name(who.region_code) + " " + _("housing security department")
+
+
+def determine(record_id: int, decision: str, legal_basis: str, who: User) -> Determination:
+    """The review committee confirms or rejects a pending record (认定, HB 五) — never its own recorder.
+
+    The determination date is today's, from the clock, never back-dated. Confirmation issues the 告知书 notice,
+    queues the platform event, and refreshes the household's score and tier in the same transaction.
+    """
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "record.determine", who)
+    clean = load(DeterminationIn(), {"decision": decision, "legal_basis": legal_basis})
+    if r.recorded_by_id == who.id:
+        raise Forbidden(_l("You recorded this behaviour: another reviewer must determine it (four-eyes, HB 五)."))
+    scoring.lock_household(h.id)
+    previous, revoked, _repaired = _standing_state(r.id)
+    if previous is not None or revoked:
+        raise Conflict(_l("This record is no longer pending review: it has already been determined or revoked."))
+    confirmed = clean["decision"] == Decision.confirmed.value
+    clock = get_clock()
+    today = clock.today()
+    behaviour = None
+    if confirmed:
+        if not r.evidence:
+            raise InvalidInput(_l("A record without evidence cannot be confirmed (HB 五: evidence conclusive)."),
+                               field="evidence")
+        try:
+            behaviour = scoring.rules_book().version_at(today).behaviour(r.code, r.region_code)
+        except RulesError:
+            raise Conflict(_l("This behaviour is not in the catalogue in force today; correct the record."),
+                           field="code") from None
+    det = Determination(record=r, decision=Decision(clean["decision"]), legal_basis=clean["legal_basis"],
+                        determination_date=today, reviewer_id=who.id, decided_dt=clock.now_utc())
+    db.session.add(det)
+    db.session.flush()
+    # Derived state first: it rests on the household lock alone, not on the audit chain's own serialisation.
+    _after_change(h)
+    audit.record("record.determine", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"decision": det.decision.value, "determination_date": today.isoformat()},
+                 actor=(who.id, who.username))
+    if confirmed:
+        _issue_notice(r, h, behaviour, det)
+        from ..platform import service as platform
+        platform.enqueue(h.id, "record.confirmed", _payload(r, h, behaviour, det, "confirmed", _authority(who)))
+    return det
+
+
+def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination) -> None:
+    """The written notice of determination (告知书) to the household, in Chinese (the household's language)."""
+    from ..notices import service as notices
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        title = _("Notice of determination of dishonest behaviour")
+        body = _("On %(date)s the review committee confirmed the following dishonest behaviour in your household "
+                 "credit archive (%(archive)s): %(code)s %(title)s (%(clause)s). It deducts %(deduct)s points "
+                 "and counts through %(through)s. Legal basis: %(basis)s. If you disagree, you may file an "
+                 "objection with your reasons and materials (HB 七).",
+                 date=det.determination_date.isoformat(), archive=h.archive_no, code=b.code, title=b.title_zh,
+                 clause=b.clause, deduct=b.deduct, through=add_months(det.determination_date, b.use_months).isoformat(),
+                 basis=det.legal_basis)
+    notices.issue(h.id, "determination", "record", r.id, title, body, issued_date=det.determination_date,
+                  region_code=h.region_code)
+
+
+def revoke(record_id: int, reason: str, note: str, who: User) -> Revocation:
+    """Revoke a record from today (撤销): objection upheld, error found, correction, or a pending one withdrawn.
+
+    It still counts for the days before (SPEC §5): answers for past dates do not change.
+    """
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "record.revoke", who)
+    clean = load(RevocationIn(), {"reason": reason, "note": note or ""})
+    scoring.lock_household(h.id)
+    decision, revoked, _repaired = _standing_state(r.id)
+    if revoked:
+        raise Conflict(_l("This record has already been revoked."))
+    clock = get_clock()
+    rev = Revocation(record_id=r.id, revoked_date=clock.today(), reason=clean["reason"], note=clean["note"],
+                     by_id=who.id, dt=clock.now_utc())
+    db.session.add(rev)
+    db.session.flush()
+    db.session.refresh(r, ["revocation"])
+    audit.record("record.revoke", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"reason": rev.reason, "revoked_date": rev.revoked_date.isoformat()},
+                 actor=(who.id, who.username))
+    if decision == Decision.confirmed:
+        _push_status(r, h, "revoked", rev.revoked_date, who)
+    _after_change(h)
+    return rev
+
+
+def _push_status(r: Record, h: Household, status: str, on: date, who: User) -> None:
+    """A confirmed record's later status change goes to the platform too, in order after its confirmation."""
+    from ..platform import service as platform
+    det = r.determination or db.session.scalar(sa.select(Determination).where(Determination.record_id == r.id))
+    try:
+        b = scoring.rules_book().behaviour_on(r.code, r.region_code, det.determination_date)
+    except RulesError:
+        return
+    payload = _payload(r, h, b, det, status, _authority(who))
+    payload["status_date"] = on.isoformat()
+    platform.enqueue(h.id, f"record.{status}", payload)
+
+
+def correct(record_id: int, data: dict, files, who: User) -> Record:
+    """A correction (更正): the original is revoked with reason "corrected" and a new record references it.
+
+    The new record is pending review again; without new files it keeps the original's evidence.
+    """
+    original = _record(record_id)
+    gate.check_household(_household_of(original), "record.create", who)
+    revoke(original.id, "corrected", _("Corrected by a new record."), who)
+    new = create_record(original.household_id, data, files, who, require_evidence=False, corrects=original)
+    if not new.evidence:
+        now = get_clock().now_utc()
+        for ev in original.evidence:
+            db.session.add(Evidence(record_id=new.id, filename=ev.filename, content_type=ev.content_type,
+                                    size=ev.size, sha256=ev.sha256, uploaded_by_id=who.id, uploaded_dt=now))
+        db.session.flush()
+        db.session.refresh(new, ["evidence"])
+    return new
+
+
+def record_repair(record_id: int, note: str, who: User) -> RecordRepair:
+    """Mark a confirmed record repaired from today (信用修复, HB 七): it stays, but no longer counts.
+
+    The repair decision itself (conditions, deadlines — LN 第十一–十三条) belongs to the appeals work, which
+    calls this once a repair is granted.
+    """
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "record.revoke", who)
+    clean = load(RepairIn(), {"note": note or ""})
+    scoring.lock_household(h.id)
+    decision, revoked, repaired = _standing_state(r.id)
+    if decision != Decision.confirmed or revoked or repaired:
+        raise Conflict(_l("Only a confirmed record that is neither revoked nor repaired can be repaired."))
+    det = db.session.scalar(sa.select(Determination).where(Determination.record_id == r.id))
+    b = scoring.rules_book().behaviour_on(r.code, r.region_code, det.determination_date)
+    if not b.repairable:
+        raise Conflict(_l("This behaviour is marked not repairable in the catalogue."))
+    clock = get_clock()
+    rep = RecordRepair(record_id=r.id, repaired_date=clock.today(), note=clean["note"], by_id=who.id,
+                       dt=clock.now_utc())
+    db.session.add(rep)
+    db.session.flush()
+    db.session.refresh(r, ["repair"])
+    audit.record("record.repair", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"repaired_date": rep.repaired_date.isoformat()}, actor=(who.id, who.username))
+    _push_status(r, h, "repaired", rep.repaired_date, who)
+    _after_change(h)
+    return rep

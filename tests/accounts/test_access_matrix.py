@@ -1,0 +1,245 @@
+"""HB 八 / SPEC §1: nobody sees or changes a household outside their region; a household reaches only its own.
+
+Three households — Jiang'an (420102) and Wuchang (420106) in Wuhan, Xiling (420502) in Yichang — against a
+Wuhan city caseworker (420100), a Jiang'an county caseworker (420102) and a provincial supervisor (420000),
+through the API (bearer token) and the web pages. Out of region means 404 (no hint it exists), no search hit,
+nothing written.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from housingcredit.archives.models import Household
+from housingcredit.audit.models import AuditEntry
+from housingcredit.extensions import db
+from tests.conftest import login
+from tests.factories import csrf_token, make_household_user, make_user
+from tests.regional import make_regional_household
+from tests.strict_client import strict_client  # noqa: F401  (autouse: fresh context per request, no 500)
+
+HOUSEHOLDS = {"jiangan": ("420102", "江岸甲"), "wuchang": ("420106", "武昌乙"), "yichang": ("420502", "宜昌丙")}
+STAFF = {"wuhan_caseworker": ("caseworker", "420100"), "jiangan_caseworker": ("caseworker", "420102"),
+         "supervisor": ("supervisor", "420000")}
+VISIBLE = {"wuhan_caseworker": {"jiangan", "wuchang"}, "jiangan_caseworker": {"jiangan"},
+           "supervisor": {"jiangan", "wuchang", "yichang"}}
+PAIRS = list(itertools.product(STAFF, HOUSEHOLDS))
+PAIR_IDS = [f"{u}-{h}" for u, h in PAIRS]
+
+
+class _Users(dict):
+    """Staff made on first use (password hashing is deliberately slow); the supervisor also made the archives."""
+
+    def __missing__(self, key):
+        role, region = STAFF[key]
+        self[key] = make_user(role, region)
+        return self[key]
+
+
+@pytest.fixture
+def world(app):
+    users = _Users()
+    households = {key: make_regional_household(code, name, actor=users["supervisor"])
+                  for key, (code, name) in HOUSEHOLDS.items()}
+    return households, users
+
+
+def _snapshot(h_id: int):
+    db.session.expire_all()
+    h = db.session.get(Household, h_id)
+    writes = db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
+        AuditEntry.household_id == h_id, AuditEntry.action != "household.read"))
+    return h.address, h.version, [(m.name, m.id_number) for m in h.members], writes
+
+
+def _api_edit_body(h, address: str) -> dict:
+    return {"region_code": h.region_code, "address": address, "protection_category": h.protection_category.value,
+            "version": h.version,
+            "members": [{"id": m.id, "name": m.name, "id_number": m.id_number, "relation": m.relation.value}
+                        for m in h.members]}
+
+
+def _web_edit_form(client, h, address: str) -> dict:
+    head = h.head
+    return {"region_code": h.region_code, "address": address, "protection_category": h.protection_category.value,
+            "version": str(h.version), "members-0-id": str(head.id), "members-0-name": head.name,
+            "members-0-id_number": head.id_number, "members-0-relation": "head", "csrf_token": csrf_token(client)}
+
+
+def _shows(html: str, h) -> bool:
+    """A hit links to the archive (the page echoes the query itself, so the text alone proves nothing)."""
+    return re.search(rf'href="/households/{h.id}"', html) is not None
+
+
+# ---- API ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_hb_eight_api_read_only_inside_region(world, api_client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    api = api_client(users[user_key])
+    archive = api.get(f"/api/v1/households/{h.id}")
+    history = api.get(f"/api/v1/households/{h.id}/history")
+    assert (archive.status_code, history.status_code) == ((200, 200) if visible else (404, 404))
+    if not visible:
+        assert h.head.name not in archive.get_data(as_text=True) + history.get_data(as_text=True)
+    reads = db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
+        AuditEntry.household_id == h.id, AuditEntry.action == "household.read",
+        AuditEntry.actor_id == users[user_key].id))
+    assert reads == (2 if visible else 0)
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_hb_eight_api_search_finds_only_inside_region(world, api_client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    api = api_client(users[user_key])
+    for q in (h.head.name, h.head.name[:1], h.head.id_number, h.archive_no):
+        hits = [x["id"] for x in api.get("/api/v1/households", query_string={"q": q}).get_json()["items"]]
+        assert (h.id in hits) == visible, q
+
+
+@pytest.mark.parametrize("user_key", STAFF)
+def test_hb_eight_api_list_is_the_region(world, api_client, user_key):
+    households, users = world
+    listed = api_client(users[user_key]).get("/api/v1/households").get_json()["items"]
+    assert {x["id"] for x in listed} == {households[k].id for k in VISIBLE[user_key]}
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_hb_eight_api_edit_only_inside_region(world, api_client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    before = _snapshot(h.id)
+    resp = api_client(users[user_key]).put(f"/api/v1/households/{h.id}", json=_api_edit_body(h, "改过的地址"))
+    assert resp.status_code == (200 if visible else 404)
+    after = _snapshot(h.id)
+    if visible:
+        assert after[0] == "改过的地址" and after[3] == before[3] + 1
+    else:
+        assert after == before
+
+
+def test_hb_eight_api_cannot_move_a_household_out_of_region(world, api_client):
+    households, users = world
+    h = households["jiangan"]
+    before = _snapshot(h.id)
+    body = _api_edit_body(h, h.address) | {"region_code": "420502"}
+    resp = api_client(users["wuhan_caseworker"]).put(f"/api/v1/households/{h.id}", json=body)
+    assert resp.status_code == 403
+    assert _snapshot(h.id) == before
+
+
+# ---- web pages ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_hb_eight_web_archive_and_edit_page_only_inside_region(world, client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    login(client, users[user_key])
+    page = client.get(f"/households/{h.id}")
+    edit = client.get(f"/households/{h.id}/edit")
+    assert (page.status_code, edit.status_code) == ((200, 200) if visible else (404, 404))
+    if visible:
+        assert h.head.name in page.get_data(as_text=True)
+    else:
+        assert h.head.name not in page.get_data(as_text=True) + edit.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_hb_eight_web_search_finds_only_inside_region(world, client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    login(client, users[user_key])
+    for q in (h.head.name, h.head.id_number, h.archive_no):
+        resp = client.get("/households", query_string={"q": q})
+        assert resp.status_code == 200
+        assert _shows(resp.get_data(as_text=True), h) == visible, q
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_hb_eight_web_edit_post_only_inside_region(world, client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    login(client, users[user_key])
+    before = _snapshot(h.id)
+    resp = client.post(f"/households/{h.id}/edit", data=_web_edit_form(client, h, "网页改的地址"))
+    after = _snapshot(h.id)
+    if visible:
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+        assert after[0] == "网页改的地址" and after[3] == before[3] + 1
+    else:
+        assert resp.status_code == 404
+        assert after == before
+
+
+# ---- a household ----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def household_session(world, client):
+    households, _ = world
+    own = households["jiangan"]
+    login(client, make_household_user(own))
+    return client, own, [households["wuchang"], households["yichang"]]
+
+
+def test_spec_1_household_sees_its_own_archive_only(household_session):
+    client, own, others = household_session
+    assert own.head.name in client.get("/my").get_data(as_text=True)
+    for other in others:
+        for url in (f"/households/{other.id}", f"/households/{other.id}/edit"):
+            resp = client.get(url)
+            assert resp.status_code == 404, url
+            assert other.head.name not in resp.get_data(as_text=True)
+    assert client.get(f"/households/{own.id}/edit").status_code in (403, 404)  # read-only, even its own
+
+
+def test_spec_1_household_cannot_search_or_edit_archives(household_session):
+    client, own, others = household_session
+    for other in others + [own]:
+        resp = client.get("/households", query_string={"q": other.head.name})
+        assert resp.status_code in (403, 404)
+        assert not _shows(resp.get_data(as_text=True), other)
+    for target in others + [own]:
+        before = _snapshot(target.id)
+        resp = client.post(f"/households/{target.id}/edit", data=_web_edit_form(client, target, "户改"))
+        assert resp.status_code in (403, 404)
+        assert _snapshot(target.id) == before
+
+
+def _api_urls(client, ids: list[int]):
+    """Every GET operation in the OpenAPI document, with each household id put into its path parameters."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        if "get" not in item:
+            continue
+        if "{" not in path:
+            yield path
+            continue
+        for i in ids:
+            yield re.sub(r"\{[^}]+\}", str(i), path)
+
+
+def test_spec_1_household_session_gets_nothing_from_the_api(household_session):
+    """The API is bearer-only for staff clients: a household's browser session opens no operation."""
+    client, own, others = household_session
+    ids = [own.id] + [o.id for o in others]
+    urls = list(_api_urls(client, ids))
+    assert f"/api/v1/households/{own.id}" in urls
+    answered = {}
+    for url in urls:
+        resp = client.get(url)
+        answered[url] = resp.status_code
+        body = resp.get_data(as_text=True)
+        assert not any(h.head.id_number in body for h in [own] + others), url
+    assert {u: s for u, s in answered.items() if s not in (401, 403, 404)} == {}
+    token = csrf_token(client)  # get past CSRF: it is the authentication that must refuse
+    before = _snapshot(own.id)
+    put = client.put(f"/api/v1/households/{own.id}", json=_api_edit_body(own, "户改"),
+                     headers={"X-CSRFToken": token})
+    post = client.post("/api/v1/households", json=_api_edit_body(own, "新"), headers={"X-CSRFToken": token})
+    assert put.status_code == post.status_code == 401
+    assert _snapshot(own.id) == before

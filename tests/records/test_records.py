@@ -1,0 +1,418 @@
+"""Behaviour records, evidence, four-eyes determination and the credit answer (SPEC §3, §4, §5, §13)."""
+from __future__ import annotations
+
+import io
+import os
+import re
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from housingcredit.audit.models import AuditEntry
+from housingcredit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from housingcredit.extensions import db
+from housingcredit.notices.models import Notice
+from housingcredit.platform.models import OutboxEvent
+from housingcredit.records import service
+from housingcredit.records.models import Evidence, Record, Revocation
+from housingcredit.scoring import service as scoring
+from housingcredit.scoring.models import CreditState
+from tests.conftest import login
+from tests.factories import make_household, make_household_user, make_user
+from tests.regional import make_regional_household
+from tests.strict_client import strict_client  # noqa: F401  (every request here must not 500)
+
+from .helpers import JPEG, PDF, PNG, confirm, make_record, record_data
+
+
+def _evidence_files(app) -> set[str]:
+    root = app.config["EVIDENCE_DIR"]
+    return {os.path.join(d, f) for d, _s, fs in os.walk(root) for f in fs} if os.path.isdir(root) else set()
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+# ---- §4 determination ------------------------------------------------------------------------------------
+
+def test_hb_five_four_eyes_reviewer_is_not_recorder(app, api_client):
+    household = make_household("420102")
+    supervisor = make_user("supervisor", "420000")
+    record = make_record(household, supervisor)
+    with pytest.raises(Forbidden) as err:
+        service.determine(record.id, "confirmed", "HB 四(六)", supervisor)
+    assert "双人复核" in str(err.value.message)  # four-eyes, in the default locale (Chinese)
+    db.session.rollback()
+    resp = api_client(supervisor).post(f"/api/v1/records/{record.id}/determination",
+                                       json={"decision": "confirmed", "legal_basis": "HB 四(六)"})
+    assert resp.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CreditState)) == 0
+    reviewer = make_user("reviewer", "420100")
+    resp = api_client(reviewer).post(f"/api/v1/records/{record.id}/determination",
+                                     json={"decision": "confirmed", "legal_basis": "HB 四(六)"})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["status"] == "confirmed"
+    assert resp.get_json()["determination"]["determination_date"] == "2026-06-15"
+
+
+def test_hb_five_only_pending_records_are_determined(app):
+    household = make_household("420102")
+    record = make_record(household, make_user("caseworker", "420100"))
+    confirm(record, make_user("reviewer", "420100"))
+    with pytest.raises(Conflict):
+        service.determine(record.id, "rejected", "duplicate", make_user("reviewer", "420000"))
+
+
+def test_hb_five_determination_date_is_today_never_back_dated(app, clock):
+    household = make_household("420102")
+    record = make_record(household, make_user("caseworker", "420100"), occurred=date(2026, 6, 1))
+    clock.set(date(2026, 6, 20))
+    det = confirm(record, make_user("reviewer", "420100"))
+    assert det.determination_date == date(2026, 6, 20)
+
+
+def test_hb_five_confirmation_issues_notice_and_platform_event(app):
+    household = make_household("420102", head_name="王小明")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    moderate = make_record(household, caseworker, "HB06")
+    mild = make_record(household, caseworker, "HB08")
+    confirm(moderate, reviewer)
+    notice = db.session.scalar(sa.select(Notice).where(Notice.ref_id == str(moderate.id)))
+    assert notice.kind == "determination" and notice.household_id == household.id
+    assert "HB06" in notice.body and "告知书" in notice.title  # issued in Chinese whatever the reviewer reads
+    event = db.session.scalar(sa.select(OutboxEvent).where(OutboxEvent.kind == "record.confirmed"))
+    assert event.payload["disclose"] is True and event.payload["severity"] == "moderate"
+    assert event.payload["publicity_period"] == {"from": "2026-06-15", "to": "2027-06-15"}
+    assert event.payload["subject"]["name"] == "王小明"
+    confirm(mild, reviewer)
+    mild_event = db.session.scalars(sa.select(OutboxEvent).order_by(OutboxEvent.seq)).all()[-1]
+    assert mild_event.payload["record_id"] == mild.id
+    assert mild_event.payload["disclose"] is False and mild_event.payload["publicity_period"] is None
+    # a rejection gives no notice
+    rejected = make_record(household, caseworker, "HB07")
+    service.determine(rejected.id, "rejected", "facts not established", reviewer)
+    db.session.commit()
+    assert db.session.scalar(sa.select(Notice).where(Notice.ref_id == str(rejected.id))) is None
+
+
+def test_spec_5_score_and_tier_updated_at_once(app):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    record = make_record(household, caseworker, "HB06")
+    assert db.session.get(CreditState, household.id) is None  # pending records do not count
+    confirm(record, reviewer)
+    state = db.session.get(CreditState, household.id)
+    assert (state.score, state.tier) == (85, "moderate")
+    assert state.next_change_date == date(2027, 6, 16)  # the day after D + 12 months
+    confirm(make_record(household, caseworker, "HB04"), reviewer)
+    db.session.expire_all()
+    state = db.session.get(CreditState, household.id)
+    assert (state.score, state.tier) == (55, "severe")
+
+
+def test_hb_five_confirming_without_evidence_is_refused(app, api_client):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    resp = api_client(caseworker).post(f"/api/v1/households/{household.id}/records", json=record_data())
+    assert resp.status_code == 201, resp.get_json()
+    record_id = resp.get_json()["id"]
+    reviewer = make_user("reviewer", "420100")
+    resp = api_client(reviewer).post(f"/api/v1/records/{record_id}/determination",
+                                     json={"decision": "confirmed", "legal_basis": "HB 四(六)"})
+    assert resp.status_code == 422 and "evidence" in resp.get_json()["errors"]
+    resp = api_client(caseworker).post(f"/api/v1/records/{record_id}/evidence",
+                                       data={"evidence": (io.BytesIO(PNG), "photo.png")},
+                                       content_type="multipart/form-data")
+    assert resp.status_code == 201 and resp.get_json()[0]["content_type"] == "image/png"
+    resp = api_client(reviewer).post(f"/api/v1/records/{record_id}/determination",
+                                     json={"decision": "confirmed", "legal_basis": "HB 四(六)"})
+    assert resp.status_code == 201
+    resp = api_client(caseworker).post(f"/api/v1/records/{record_id}/evidence",
+                                       data={"evidence": (io.BytesIO(PDF), "late.pdf")},
+                                       content_type="multipart/form-data")
+    assert resp.status_code == 409  # evidence only while pending
+
+
+# ---- §5 as of a past date, revocation, repair -----------------------------------------------------------
+
+def test_spec_5_as_of_past_answer_unchanged_after_later_facts(app, clock, api_client):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420000")
+    first = make_record(household, caseworker, "HB06")
+    confirm(first, reviewer)
+    staff = api_client(make_user("caseworker", "420102"))
+    url = f"/api/v1/households/{household.id}/credit?as_of=2026-06-15"
+    before = staff.get(url).get_json()
+    assert (before["score"], before["tier"]) == (85, "moderate")
+    assert before["items"][0]["clause"] == "HB 四(六)" and before["items"][0]["version"] == "hubei-2018"
+    assert before["catalogue_versions"] == ["hubei-2018"]
+    clock.set(date(2026, 7, 1))
+    confirm(make_record(household, caseworker, "HB04", occurred=date(2026, 6, 30)), reviewer)
+    service.revoke(first.id, "objection_upheld", "异议成立", caseworker)
+    db.session.commit()
+    assert staff.get(url).get_json() == before
+    now = staff.get(f"/api/v1/households/{household.id}/credit").get_json()
+    assert (now["score"], now["tier"], now["as_of"]) == (70, "severe", "2026-07-01")
+    assert [i["code"] for i in now["items"]] == ["HB04"]
+
+
+def test_spec_5_credit_api_refuses_malformed_or_future_date(app, api_client):
+    household = make_household("420102")
+    staff = api_client(make_user("caseworker", "420100"))
+    resp = staff.get(f"/api/v1/households/{household.id}/credit?as_of=2026-13-01")
+    assert resp.status_code == 422 and "as_of" in resp.get_json()["errors"]
+    resp = staff.get(f"/api/v1/households/{household.id}/credit?as_of=2026-06-16")
+    assert resp.status_code == 422
+    assert staff.get("/api/v1/households/999999/credit").status_code == 404
+    assert app.test_client().get(f"/api/v1/households/{household.id}/credit").status_code == 401
+
+
+def test_spec_11_staff_credit_read_is_logged(app, api_client):
+    household = make_household("420102")
+    staff = make_user("caseworker", "420100")
+    api_client(staff).get(f"/api/v1/households/{household.id}/credit")
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "credit.read"))
+    assert entry.household_id == household.id and entry.actor_id == staff.id
+
+
+def test_spec_4_revoked_record_stops_counting_from_its_date(app, clock, api_client):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    record = make_record(household, caseworker, "HB04")
+    confirm(record, reviewer)
+    clock.set(date(2026, 8, 3))
+    resp = api_client(caseworker).post(f"/api/v1/records/{record.id}/revocation",
+                                       json={"reason": "error", "note": "认定错误"})
+    assert resp.status_code == 201 and resp.get_json()["status"] == "revoked"
+    state = db.session.get(CreditState, household.id)
+    assert (state.score, state.tier) == (100, "good")
+    assert scoring.credit_for(household, date(2026, 8, 2)).score == 70  # still counts for the days before
+    assert scoring.credit_for(household, date(2026, 8, 3)).score == 100
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 1  # nothing deleted
+    resp = api_client(caseworker).post(f"/api/v1/records/{record.id}/revocation", json={"reason": "error"})
+    assert resp.status_code == 409
+    assert [e.kind for e in db.session.scalars(sa.select(OutboxEvent).order_by(OutboxEvent.seq))
+            if e.kind.startswith("record.")] == [
+        "record.confirmed", "record.revoked"]
+
+
+def test_spec_4_correction_revokes_original_and_references_it(app):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    original = make_record(household, caseworker, "HB05")
+    confirm(original, reviewer)
+    new = service.correct(original.id, record_data("HB06"), [], caseworker)
+    db.session.commit()
+    assert new.corrects_id == original.id and new.code == "HB06"
+    assert [e.sha256 for e in new.evidence] == [e.sha256 for e in original.evidence]
+    assert db.session.scalar(sa.select(Revocation.reason).where(Revocation.record_id == original.id)) == "corrected"
+    assert db.session.get(CreditState, household.id).score == 100  # the correction is pending review again
+    confirm(new, reviewer)
+    assert db.session.get(CreditState, household.id).score == 85
+
+
+def test_hb_seven_repaired_record_stops_counting(app, clock):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    record = make_record(household, caseworker, "HB06")
+    confirm(record, reviewer)
+    clock.set(date(2026, 9, 16))
+    service.record_repair(record.id, "已补缴全部欠租", caseworker)
+    db.session.commit()
+    assert db.session.get(CreditState, household.id).score == 100
+    assert scoring.credit_for(household, date(2026, 9, 15)).score == 85
+    with pytest.raises(Conflict):
+        service.record_repair(record.id, "again", caseworker)
+
+
+def test_spec_5_history_points_follow_the_change_dates(app, clock, api_client):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    confirm(make_record(household, caseworker, "HB08"), reviewer)  # mild: counts 6 months
+    clock.set(date(2027, 1, 20))
+    resp = api_client(caseworker).get(f"/api/v1/households/{household.id}/credit/history?from=2026-06-01")
+    points = [(p["date"], p["score"]) for p in resp.get_json()["points"]]
+    assert ("2026-06-15", 95) in points and ("2026-12-16", 100) in points
+    assert points[0] == ("2026-06-01", 100) and points[-1] == ("2027-01-20", 100)
+
+
+# ---- §3 recording --------------------------------------------------------------------------------------
+
+def test_ln_nine_late_entry_flagged_and_counted(app, clock):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    # 2026-06-15 (Mon) is exactly 7 working days after 2026-06-04 (Thu): on time; one more day is late.
+    on_time = make_record(household, caseworker, "HB06", occurred=date(2026, 6, 1), formed=date(2026, 6, 4))
+    late = make_record(household, caseworker, "HB07", occurred=date(2026, 6, 1), formed=date(2026, 6, 3))
+    assert (on_time.late, late.late) == (False, True)
+    data = service.overview(caseworker)
+    assert data["late_entries"] == 1 and data["my_pending"] == 2
+    assert [r.id for r in data["late_records"]] == [late.id]
+
+
+def test_hb_four_eleven_has_no_points_of_its_own_and_cannot_be_recorded(app):
+    household = make_household("420102")
+    with pytest.raises(InvalidInput) as err:
+        service.create_record(household.id, record_data("HB11"), [("a.pdf", PDF)], make_user("caseworker", "420100"))
+    assert "code" in err.value.errors
+
+
+def test_hb_five_evidence_required_and_checked_by_content(app, api_client):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    api = api_client(caseworker)
+    url = f"/api/v1/households/{household.id}/records"
+    files_before = _evidence_files(app)
+    cases = [
+        [],                                                  # none at all
+        [(io.BytesIO(b"MZ\x90\x00 not a pdf"), "scan.pdf")],  # right name, wrong content
+        [(io.BytesIO(PDF), "scan.exe")],                     # right content, wrong name
+        [(io.BytesIO(PDF), "ok.pdf"), (io.BytesIO(b"#!/bin/sh"), "x.png")],  # one bad file refuses all
+    ]
+    for files in cases:
+        resp = api.post(url, data={**record_data(), "evidence": files}, content_type="multipart/form-data")
+        assert resp.status_code == 422, resp.get_json()
+        assert "evidence" in resp.get_json()["errors"]
+    app.config["EVIDENCE_MAX_BYTES"] = 1024
+    resp = api.post(url, data={**record_data(), "evidence": [(io.BytesIO(PDF + b"0" * 2000), "big.pdf")]},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 422 and "evidence" in resp.get_json()["errors"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 0
+    assert _evidence_files(app) == files_before
+
+
+def test_hb_five_evidence_stored_by_sha256_never_overwritten(app, api_client):
+    import hashlib
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    resp = api_client(caseworker).post(
+        f"/api/v1/households/{household.id}/records",
+        data={**record_data(), "evidence": [(io.BytesIO(JPEG), "现场照片.JPG"), (io.BytesIO(PDF), "../../etc/x.pdf")]},
+        content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    evidence = resp.get_json()["evidence"]
+    assert [e["filename"] for e in evidence] == ["现场照片.JPG", "x.pdf"]
+    assert evidence[0]["sha256"] == hashlib.sha256(JPEG).hexdigest()
+    path = os.path.join(app.config["EVIDENCE_DIR"], evidence[1]["sha256"][:2], evidence[1]["sha256"])
+    mtime = os.stat(path).st_mtime_ns
+    make_record(household, caseworker, "HB07", files=[("again.pdf", PDF)])  # same bytes: stored once
+    assert os.stat(path).st_mtime_ns == mtime
+    with open(path, "rb") as fh:
+        assert fh.read() == PDF
+
+
+def test_hb_five_a_record_is_made_once_per_occurrence(app):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    make_record(household, caseworker, "HB06")
+    with pytest.raises(Conflict):
+        make_record(household, caseworker, "HB06")
+
+
+def test_hb_eight_wuhan_caseworker_cannot_record_for_yichang_household(app, client, api_client):
+    yichang = make_regional_household("420502", "刘宜昌")
+    wuhan_caseworker = make_user("caseworker", "420100")
+    with pytest.raises(NotFound):
+        service.create_record(yichang.id, record_data(), [("a.pdf", PDF)], wuhan_caseworker)
+    db.session.rollback()
+    resp = api_client(wuhan_caseworker).post(f"/api/v1/households/{yichang.id}/records",
+                                             data={**record_data(), "evidence": [(io.BytesIO(PDF), "a.pdf")]},
+                                             content_type="multipart/form-data")
+    assert resp.status_code == 404
+    login(client, wuhan_caseworker)
+    assert client.get(f"/households/{yichang.id}/records/new").status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 0
+    # and its evidence cannot be downloaded from Wuhan either
+    record = make_record(yichang, make_user("caseworker", "420500"))
+    assert client.get(f"/evidence/{record.evidence[0].id}").status_code == 404
+    assert client.get(f"/records/{record.id}").status_code == 404
+
+
+def test_catalogue_api_lists_behaviours_in_force(app, api_client):
+    resp = api_client(make_user("caseworker", "420100")).get("/api/v1/catalogue?region=420102")
+    items = {i["code"]: i for i in resp.get_json()}
+    assert "HB11" not in items
+    assert items["HB06"] | {} == items["HB06"]
+    assert (items["HB06"]["deduct"], items["HB06"]["tier"], items["HB06"]["use_months"],
+            items["HB06"]["clause"], items["HB06"]["version"]) == (15, "moderate", 12, "HB 四(六)", "hubei-2018")
+    assert api_client(make_user("caseworker", "420100")).get("/api/v1/catalogue?region=12").status_code == 422
+
+
+# ---- pages ---------------------------------------------------------------------------------------------
+
+def test_record_form_keeps_typed_values_on_error_and_records(app, client):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    login(client, caseworker)
+    page = client.get(f"/households/{household.id}/records/new")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "HB06" in html and "HB 四(六)" in html and "无正当理由拖欠租金" in html
+    data = {**record_data(facts="欠租七个月的事实"), "csrf_token": _csrf(html)}
+    resp = client.post(f"/households/{household.id}/records/new", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 422
+    assert "欠租七个月的事实" in resp.get_data(as_text=True)
+    assert 'value="2026-06-10"' in resp.get_data(as_text=True)
+    data["evidence"] = [(io.BytesIO(PDF), "a.pdf")]
+    resp = client.post(f"/households/{household.id}/records/new", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    record = db.session.scalar(sa.select(Record))
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert record.evidence[0].sha256 in page and "HB06" in page
+
+
+def test_review_queue_shows_own_records_disabled_and_determines(app, client):
+    household = make_household("420102")
+    reviewer = make_user("reviewer", "420100")
+    own = make_record(household, make_user("supervisor", "420100"), "HB07")
+    other = make_record(household, make_user("caseworker", "420100"), "HB06")
+    supervisor_own = db.session.get(Record, own.id).recorded_by
+    login(client, supervisor_own)
+    html = client.get("/review").get_data(as_text=True)
+    assert f"/records/{other.id}" in html and f"/records/{own.id}\"" not in html
+    client.get("/logout")
+    login(client, reviewer)
+    page = client.get(f"/records/{other.id}").get_data(as_text=True)
+    resp = client.post(f"/records/{other.id}/determine",
+                       data={"decision": "confirmed", "legal_basis": "", "csrf_token": _csrf(page)})
+    assert resp.status_code == 422  # legal basis required
+    resp = client.post(f"/records/{other.id}/determine",
+                       data={"decision": "confirmed", "legal_basis": "HB 四(六)", "csrf_token": _csrf(page)})
+    assert resp.status_code == 302
+    assert db.session.get(CreditState, household.id).score == 85
+
+
+def test_household_sees_own_score_explanation_and_records(app, client):
+    household = make_household("420102", head_name="赵六")
+    confirm(make_record(household, make_user("caseworker", "420100"), "HB06"), make_user("reviewer", "420100"))
+    user = make_household_user(household)
+    login(client, user)
+    resp = client.get("/my/credit?lang=en")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert 'data-score="85"' in html and 'data-tier="moderate"' in html
+    assert "HB 四(六)" in html and "hubei-2018" in html and "<svg" in html and "<polyline" in html
+    assert "Record a behaviour" not in html
+    other = make_household("420102", head_name="钱七")
+    assert client.get(f"/api/v1/households/{other.id}/credit").status_code == 401  # no API for households
+
+
+def test_credit_panel_as_of_a_past_date_for_staff(app, client, clock):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    confirm(make_record(household, caseworker, "HB04"), make_user("reviewer", "420100"))
+    clock.set(date(2026, 7, 1))
+    login(client, caseworker)
+    from flask import render_template_string
+    with app.test_request_context("/?as_of=2026-06-14"):
+        from flask_login import login_user
+        login_user(caseworker)
+        html = render_template_string('{% include "records/_credit_panel.html" %}', household=household)
+    assert 'data-score="100"' in html and "Record a behaviour" in html or "记录失信行为" in html
+    with app.test_request_context("/?as_of=not-a-date"):
+        from flask_login import login_user
+        login_user(caseworker)
+        html = render_template_string('{% include "records/_credit_panel.html" %}', household=household)
+    assert 'data-score="70"' in html and 'role="alert"' in html
