@@ -8,10 +8,10 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 from flask_smorest import Blueprint
 
 from ..accounts import gate
+from ..accounts.api import BEARER, bearer_required
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from . import service
@@ -19,7 +19,7 @@ from .schemas import CreditCheckOut, DueOut, OrderOut, ProcedureOut, WatchEntryO
 
 blp = Blueprint("lists_api", __name__, url_prefix="/api/v1", description="Lists and the credit check")
 
-SECURITY = [{"bearer": []}]
+SECURITY = BEARER
 
 
 def _json() -> dict:
@@ -33,7 +33,7 @@ def _json() -> dict:
 
 @blp.route("/credit-check")
 class CreditCheck(MethodView):
-    decorators = [login_required]
+    decorators = [bearer_required]
 
     @blp.response(200, CreditCheckOut)
     @blp.alt_response(404, description="No archive for this ID number (the check is still logged)")
@@ -54,7 +54,7 @@ class CreditCheck(MethodView):
 
 @blp.route("/due")
 class Due(MethodView):
-    decorators = [login_required]
+    decorators = [bearer_required]
 
     @blp.response(200, DueOut)
     @blp.doc(security=SECURITY)
@@ -65,7 +65,7 @@ class Due(MethodView):
 
 @blp.route("/watch-list")
 class WatchList(MethodView):
-    decorators = [login_required]
+    decorators = [bearer_required]
 
     @blp.response(200, WatchEntryOut(many=True))
     @blp.doc(security=SECURITY, parameters=[
@@ -82,7 +82,7 @@ class WatchList(MethodView):
 
 @blp.route("/households/<int:household_id>/orders")
 class Orders(MethodView):
-    decorators = [login_required]
+    decorators = [bearer_required]
 
     @blp.response(200, OrderOut(many=True))
     @blp.doc(security=SECURITY)
@@ -107,7 +107,7 @@ class Orders(MethodView):
 
 @blp.route("/orders/<int:order_id>/compliance")
 class Compliance(MethodView):
-    decorators = [login_required]
+    decorators = [bearer_required]
 
     @blp.response(201, OrderOut)
     @blp.doc(security=SECURITY, requestBody={"content": {"application/json": {"schema": {
@@ -125,7 +125,7 @@ class Compliance(MethodView):
 
 @blp.route("/households/<int:household_id>/procedures")
 class Procedures(MethodView):
-    decorators = [login_required]
+    decorators = [bearer_required]
 
     @blp.response(200, ProcedureOut(many=True))
     @blp.doc(security=SECURITY)
@@ -149,7 +149,7 @@ class Procedures(MethodView):
 
 @blp.route("/procedures/<int:procedure_id>/steps")
 class Steps(MethodView):
-    decorators = [login_required]
+    decorators = [bearer_required]
 
     @blp.response(201, ProcedureOut)
     @blp.doc(security=SECURITY, requestBody={"content": {"application/json": {"schema": {
