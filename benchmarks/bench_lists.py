@@ -59,12 +59,12 @@ class Capture:
 
 
 def id_numbers(n: int, rng: random.Random) -> list[str]:
-    """n distinct valid resident ID numbers (county 420102, birth dates 1950–2004)."""
+    """n distinct valid resident ID numbers (county 420102, in use since 1983: birth dates 1984–2005)."""
     from stdnum.cn import ric
     out, seen = [], set()
-    start = date(1950, 1, 1)
+    start = date(1984, 1, 1)
     while len(out) < n:
-        birth = start + timedelta(days=rng.randrange(20000))
+        birth = start + timedelta(days=rng.randrange(8000))
         body = f"420102{birth:%Y%m%d}{rng.randrange(1000):03d}"
         if body in seen:
             continue
@@ -92,6 +92,7 @@ def load(app, n: int, rng: random.Random, echo) -> dict:
     counties = ["420102", "420103", "420104", "420105", "420106", "420111"]
     caseworker = factories.make_user("caseworker", "420100", username="bench-caseworker")
     reviewer = factories.make_user("reviewer", "420100", username="bench-reviewer")
+    worker_id, reviewer_id = caseworker.id, reviewer.id  # read before COPY: a lazy load mid-COPY would block
     raw = db.session.connection().connection.driver_connection
     started = time.perf_counter()
     numbers = id_numbers(n, rng)
@@ -121,11 +122,11 @@ def load(app, n: int, rng: random.Random, echo) -> dict:
                           f"[{hid}]"))
     copy_rows(raw, "records", ("id", "household_id", "region_code", "code", "occurred_date", "formed_date", "source",
                                "facts", "late", "recorded_by_id", "recorded_dt"),
-              ((rid, hid, reg, code, d, d, "management", "bench", False, caseworker.id, now)
+              ((rid, hid, reg, code, d, d, "management", "bench", False, worker_id, now)
                for rid, hid, reg, code, d in records))
     copy_rows(raw, "determinations", ("id", "record_id", "decision", "legal_basis", "determination_date",
                                       "reviewer_id", "decided_dt"),
-              ((rid, rid, "confirmed", "HB 四", d, reviewer.id, now) for rid, _h, _r, _c, d in records))
+              ((rid, rid, "confirmed", "HB 四", d, reviewer_id, now) for rid, _h, _r, _c, d in records))
     copy_rows(raw, "watch_entries", ("id", "household_id", "region_code", "start_date", "until_date", "end_date",
                                      "reason", "grounds"), watch)
     echo(f"  {len(records)} records, {len(watch)} watch entries: {time.perf_counter() - started:.1f} s")
@@ -139,7 +140,7 @@ def load(app, n: int, rng: random.Random, echo) -> dict:
         hid = first + k
         deadline = yesterday + timedelta(days=rng.randrange(0, 183))
         orders.append((k + 1, hid, regions_of[hid - 1], "use_change", TODAY - timedelta(days=30), deadline,
-                       "恢复原状", caseworker.id, now))
+                       "恢复原状", worker_id, now))
     copy_rows(raw, "rectification_orders", ("id", "household_id", "region_code", "ground", "issued_date", "deadline",
                                             "requirement", "issued_by_id", "issued_dt"), orders)
     clocks: dict[date, object] = {}
@@ -158,6 +159,9 @@ def load(app, n: int, rng: random.Random, echo) -> dict:
             steps.append((pid, "listed", c.listing_effective))
             listed, through = c.listing_effective, c.listed_through
             state, next_date, window_end = "listed", through + timedelta(days=1), through
+        if through is not None and through < yesterday:
+            steps.append((pid, "ended", through + timedelta(days=1)))
+            state, next_date, window_end = "ended", None, None
         procs.append((pid, hid, regions_of[hid - 1], "court_judgment", opened, "判决书", now, state, next_date,
                       window_end, listed, through))
     copy_rows(raw, "procedures", ("id", "household_id", "region_code", "route", "opened_date", "basis", "opened_dt",

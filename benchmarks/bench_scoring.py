@@ -70,6 +70,7 @@ def generate(db, n: int, seed: int, echo=print) -> None:
     reviewer = accounts.create_staff("bench-reviewer", "bench", Role.reviewer, "420000", "bench-pass-123",
                                      actor=(None, "bench"))
     db.session.commit()
+    caseworker_id, reviewer_id = caseworker.id, reviewer.id  # read now: no lazy load while COPY holds the line
     raw = db.session.connection().connection.driver_connection
     codes = [b.code for b in default_rules().version_at(TODAY).catalogue_for(None)]
     ts = "2026-06-15 01:00:00+00"
@@ -92,7 +93,7 @@ def generate(db, n: int, seed: int, echo=print) -> None:
                 det_dates.append(d)
                 occurred = d - timedelta(days=20)
                 yield (f"{rid}\t{h}\t{region}\t{codes[rnd.randrange(len(codes))]}\t{occurred}\t{occurred}\t"
-                       f"management\t事实\tf\t{caseworker.id}\t{ts}\n")
+                       f"management\t事实\tf\t{caseworker_id}\t{ts}\n")
 
     _copy(raw, "records", "id, household_id, region_code, code, occurred_date, formed_date, source, facts, late, "
           "recorded_by_id, recorded_dt", records())
@@ -100,7 +101,7 @@ def generate(db, n: int, seed: int, echo=print) -> None:
     total = 3 * n
     decisions = ["confirmed"] * 9 + ["rejected"]
     _copy(raw, "determinations", "id, record_id, decision, legal_basis, determination_date, reviewer_id, decided_dt",
-          (f"{i}\t{i}\t{decisions[rnd.randrange(10)]}\tHB 四\t{det_dates[i - 1]}\t{reviewer.id}\t{ts}\n"
+          (f"{i}\t{i}\t{decisions[rnd.randrange(10)]}\tHB 四\t{det_dates[i - 1]}\t{reviewer_id}\t{ts}\n"
            for i in range(1, total + 1)))
     echo(f"  determinations copied ({time.perf_counter() - started:.1f} s)")
 
@@ -109,17 +110,16 @@ def generate(db, n: int, seed: int, echo=print) -> None:
 
     revoked = sorted(rnd.sample(range(1, total + 1), total * 5 // 100))
     _copy(raw, "revocations", "id, record_id, revoked_date, reason, note, by_id, dt",
-          (f"{j}\t{i}\t{later(i)}\terror\t\t{caseworker.id}\t{ts}\n" for j, i in enumerate(revoked, 1)))
+          (f"{j}\t{i}\t{later(i)}\terror\t\t{caseworker_id}\t{ts}\n" for j, i in enumerate(revoked, 1)))
     revoked_set = set(revoked)
     repaired = [i for i in rnd.sample(range(1, total + 1), total * 3 // 100) if i not in revoked_set]
     _copy(raw, "record_repairs", "id, record_id, repaired_date, note, by_id, dt",
-          (f"{j}\t{i}\t{later(i)}\t\t{caseworker.id}\t{ts}\n" for j, i in enumerate(sorted(repaired), 1)))
+          (f"{j}\t{i}\t{later(i)}\t\t{caseworker_id}\t{ts}\n" for j, i in enumerate(sorted(repaired), 1)))
     for table in ("households", "records", "determinations", "revocations", "record_repairs"):
         db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                    f"(SELECT max(id) FROM {table}))"))
     db.session.commit()
-    with raw.cursor() as cur:
-        cur.execute("ANALYZE")
+    db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
     echo(f"generated {n} households, {total} records in {time.perf_counter() - started:.1f} s")
 
@@ -156,6 +156,7 @@ def bare_sql(rules) -> tuple[str, str]:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=3)

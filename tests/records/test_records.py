@@ -32,7 +32,9 @@ def _evidence_files(app) -> set[str]:
 
 
 def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    return m.group(1)
 
 
 # ---- §4 determination ------------------------------------------------------------------------------------
@@ -416,3 +418,38 @@ def test_credit_panel_as_of_a_past_date_for_staff(app, client, clock):
         login_user(caseworker)
         html = render_template_string('{% include "records/_credit_panel.html" %}', household=household)
     assert 'data-score="70"' in html and 'role="alert"' in html
+
+
+def test_hb_three_archive_pages_carry_the_credit_panel(app, client):
+    household = make_household("420102", head_name="孙八")
+    caseworker = make_user("caseworker", "420100")
+    confirm(make_record(household, caseworker, "HB08"), make_user("reviewer", "420100"))
+    login(client, caseworker)
+    html = client.get(f"/households/{household.id}").get_data(as_text=True)
+    assert 'data-score="95"' in html and 'data-tier="mild"' in html
+    assert f"/households/{household.id}/records/new" in html
+    client.post("/logout", data={"csrf_token": _csrf(html)})
+    login(client, make_household_user(household))
+    html = client.get("/my").get_data(as_text=True)
+    assert 'data-score="95"' in html and "HB 四(八)" in html
+    assert f"/households/{household.id}/records/new" not in html
+
+
+def test_ln_nine_caseworker_overview_page_counts_late_entries(app, client):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    make_record(household, caseworker, "HB07", occurred=date(2026, 5, 1), formed=date(2026, 5, 6))
+    login(client, caseworker)
+    html = client.get("/records/overview").get_data(as_text=True)
+    assert re.search(r'data-count="late">1<', html) and re.search(r'data-count="pending">1<', html)
+
+
+def test_evidence_download_in_region(app, client):
+    household = make_household("420102")
+    caseworker = make_user("caseworker", "420100")
+    record = make_record(household, caseworker, files=[("合同.pdf", PDF)])
+    login(client, make_user("reviewer", "420102"))
+    resp = client.get(f"/evidence/{record.evidence[0].id}")
+    assert resp.status_code == 200 and resp.data == PDF and resp.mimetype == "application/pdf"
+    resp.close()
+    assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "evidence.read")) is not None
