@@ -95,6 +95,14 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", status=err.status, message=str(err.message),
                                errors=err.to_dict()["errors"]), err.status
 
+    from sqlalchemy.orm.exc import StaleDataError
+
+    @app.errorhandler(StaleDataError)
+    def concurrent_edit(err: StaleDataError):
+        # Two edits raced past the version check; the later flush matched no row (optimistic lock).
+        return domain_error(Conflict(_l("Someone else changed this at the same time; reload and try again."),
+                                     field="version"))
+
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         db.session.rollback()

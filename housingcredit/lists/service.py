@@ -33,7 +33,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..notices import service as notices
 from ..platform import service as platform
-from ..records.models import Decision, Determination, Evidence, Record
+from ..records.models import Evidence, Record
 from ..scoring import service as scoring
 from ..scoring.engine import compute_credit
 from ..validation import load

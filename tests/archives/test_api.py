@@ -242,3 +242,27 @@ def test_design_8_api_docs_page_loads_only_local_assets(app, client):
             assert len(asset.get_data()) > 1000
     assert 'url: "/api/v1/openapi.json"' in html
     assert client.get("/api/v1/docs/assets/index.html").status_code == 404  # only the listed assets
+
+
+def test_spec_2_api_edits_racing_past_the_version_check_answer_409(app, api_client, monkeypatch):
+    """Another edit commits between our read and our write: the optimistic lock turns it into a 409."""
+    from housingcredit.archives import service
+    h = make_household("420102")
+    api = api_client(make_user("caseworker", "420100"))
+    archive = api.get(f"/api/v1/households/{h.id}").get_json()
+    load = service.load_household
+
+    def load_then_someone_else_edits(*args, **kwargs):
+        household = load(*args, **kwargs)
+        with db.engine.begin() as other:  # a second connection: the concurrent request
+            other.execute(sa.text("UPDATE households SET address = '别人改的', version = version + 1 WHERE id = :id"),
+                          {"id": h.id})
+        return household
+
+    monkeypatch.setattr(service, "load_household", load_then_someone_else_edits)
+    entries = len(_audit())
+    resp = api.put(f"/api/v1/households/{h.id}", json=_edit_body(archive, address="我改的"))
+    assert resp.status_code == 409
+    assert list(resp.get_json()["errors"]) == ["version"]
+    assert db.session.get(Household, h.id).address == "别人改的"
+    assert len(_audit()) == entries

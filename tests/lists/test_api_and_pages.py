@@ -202,3 +202,18 @@ def test_hb_six_pages_render_for_staff(app, clock, client, login_as):
         "proc-document": (io.BytesIO(PDF), "j.pdf")}, content_type="multipart/form-data")
     assert resp.status_code == 303
     assert len(procedures(h.id)) == 1
+
+
+def test_spec_1_a_household_sees_its_own_lists_only(app, clock, client, login_as):
+    staff = Staff("420100")
+    own = factories.make_household("420102")
+    other = factories.make_household("420102", head_name="李四")
+    confirm_on(clock, staff, own, "HB06", date(2026, 6, 1))
+    login_as(factories.make_household_user(own))
+    page = client.get(f"/households/{own.id}/lists")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "2027-06-01" in text and "csrf_token" in text  # its watch period; no action forms for a household
+    assert f'action="/households/{own.id}/orders"' not in text
+    assert client.get(f"/households/{other.id}/lists").status_code == 404
+    assert client.get("/watch").status_code == 403
