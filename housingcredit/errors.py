@@ -99,9 +99,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def concurrent_edit(err: StaleDataError):
-        # Two edits raced past the version check; the later flush matched no row (optimistic lock).
-        return domain_error(Conflict(_l("Someone else changed this at the same time; reload and try again."),
-                                     field="version"))
+        # Two edits raced past the version check; the later flush matched no row (optimistic lock — only the
+        # household archive carries a version column today).
+        message = _l("Someone else changed this archive since you opened it; reload and edit again.")
+        return domain_error(Conflict(message, field="version"))
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
@@ -116,7 +117,7 @@ def init_app(app: Flask) -> None:
             429: _l("Too many attempts; please wait a minute and try again."),
         }
         message = str(messages.get(err.code, err.description or err.name))
-        # Keep what the exception says about the response (WWW-Authenticate, Allow, Retry-After), not its body type.
+        # Keep the exception's own headers (WWW-Authenticate, Allow, Retry-After), not its content type.
         headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
         if wants_json():
             body = {"code": err.name.lower().replace(" ", "_"), "message": message}

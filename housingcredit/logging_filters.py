@@ -32,7 +32,7 @@ def _mask_record(record: logging.LogRecord) -> None:
     if masked != message:
         record.msg, record.args = masked, ()
     if record.exc_info and not record.exc_text:
-        # Tracebacks carry SQL parameters and exception messages; format once, masked, and let handlers reuse it.
+        # Tracebacks carry SQL parameters and exception messages: format once, masked; handlers reuse exc_text.
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
         record.exc_text = mask_id_numbers(record.exc_text)
@@ -54,8 +54,8 @@ def _add_once(target, flt: logging.Filter) -> None:
 
 
 def install(app=None) -> None:
-    """Mask ID numbers on the root, werkzeug and gunicorn loggers (and the app's), their handlers, and on every
-    record created anywhere else (a record factory), so a child logger cannot slip past. Idempotent."""
+    """Mask ID numbers on the root, werkzeug and gunicorn loggers (and the app's), on their handlers, and on
+    every record created anywhere else (a record factory), so a child logger cannot slip past. Idempotent."""
     flt = IdNumberFilter()
     names = list(LOGGERS) + ([app.logger.name] if app is not None else [])
     for name in names:

@@ -138,6 +138,8 @@ def test_design_7_webargs_query_errors_have_the_same_translated_shape(app, api_c
     assert list(zh.get_json()["errors"]) == [field] == list(en.get_json()["errors"])
     assert all(CJK.search(m) for m in zh.get_json()["errors"][field])
     assert not any(CJK.search(m) for m in en.get_json()["errors"][field])
+    by_query = api.get("/api/v1/households", query_string={**query, "lang": "en"})  # ?lang is not an unknown field
+    assert by_query.status_code == 422 and by_query.get_json() == en.get_json()
 
 
 def test_design_7_edit_with_bad_input_changes_nothing(app, api_client):

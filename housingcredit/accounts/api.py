@@ -27,7 +27,8 @@ def bearer_required(view):
     """
     @wraps(view)
     def wrapped(*args, **kwargs):
-        authenticated = bool(current_user) and current_user.is_authenticated  # loads the user, sets g.via_token
+        # Asking current_user loads the user, and marks a bearer request in g.via_token.
+        authenticated = bool(current_user) and current_user.is_authenticated
         if not (authenticated and g.get("via_token")):
             raise Unauthorized(www_authenticate=WWWAuthenticate("bearer"))
         return view(*args, **kwargs)

@@ -38,6 +38,13 @@ def init_app(app: Flask) -> None:
         return None
 
     @app.before_request
+    def fresh_identity():
+        # Each request finds its own user. Under a server `g` is new per request anyway; the test harness keeps one
+        # app context (so one `g`) across requests, where Flask-Login's cached user would otherwise carry over.
+        g.pop("_login_user", None)
+        g.pop("via_token", None)
+
+    @app.before_request
     def csrf_unless_token():
         # Bearer-token API clients send no cookies, so CSRF cannot reach them; everything else is checked.
         if request.method in ("GET", "HEAD", "OPTIONS"):

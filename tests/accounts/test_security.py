@@ -150,7 +150,11 @@ def test_session_cookie_is_secure_in_production(app, monkeypatch):
     prod.test_client_class = StrictClient
     user = make_user("caseworker", "420100")
     client = prod.test_client()
-    resp = _staff_post(client, user.username, PASSWORD)
+    try:
+        resp = _staff_post(client, user.username, PASSWORD)
+    finally:
+        with prod.app_context():
+            db.engine.dispose()  # this app's own pool, or its connection outlives the test
     assert resp.status_code == 302
     cookie = next(v for k, v in resp.headers.items() if k == "Set-Cookie" and v.startswith("session="))
     assert "Secure" in cookie and "HttpOnly" in cookie
