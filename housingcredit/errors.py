@@ -104,6 +104,15 @@ def init_app(app: Flask) -> None:
         message = _l("Someone else changed this archive since you opened it; reload and edit again.")
         return domain_error(Conflict(message, field="version"))
 
+    from sqlalchemy.exc import IntegrityError
+
+    @app.errorhandler(IntegrityError)
+    def constraint_race(err: IntegrityError):
+        # The services check uniqueness first; only a concurrent request can still trip a constraint.
+        log.warning("integrity error on %s %s: %s", request.method, request.path, type(err.orig).__name__)
+        return domain_error(Conflict(_l("This conflicts with a change saved at the same moment; reload and try "
+                                        "again.")))
+
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         db.session.rollback()

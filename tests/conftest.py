@@ -13,6 +13,7 @@ from housingcredit.clock import FixedClock
 from housingcredit.extensions import db, limiter
 
 from . import factories
+from .strict_client import StrictClient
 
 _TMP = tempfile.mkdtemp(prefix="hc-test-")
 
@@ -67,6 +68,7 @@ def clock():
 def app(_migrated, clock):
     app = create_app(_config())
     app.extensions["clock"] = clock
+    app.test_client_class = StrictClient
     limiter.reset()
     with app.app_context():
         yield app

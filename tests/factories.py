@@ -15,10 +15,18 @@ _seq = itertools.count(1)
 
 
 def id_number(region_code: str = "420102", birth: date = date(1985, 3, 7), seq: int | None = None) -> str:
-    """A valid 18-digit resident ID number with its checksum."""
+    """A valid 18-digit resident ID number with its checksum; the birth year moves later when the county code
+    is newer than `birth` (python-stdnum rejects a code that did not exist in the birth year)."""
     n = seq if seq is not None else next(_seq)
-    body = f"{region_code}{birth:%Y%m%d}{n % 1000:03d}"
-    return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
+    for year in range(birth.year, birth.year + 30):
+        body = f"{region_code}{birth.replace(year=year):%Y%m%d}{n % 1000:03d}"
+        number = body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
+        try:
+            ric.validate(number)
+            return number
+        except Exception:
+            continue
+    raise ValueError(f"no valid ID number for region {region_code}")
 
 
 def make_user(role: str = "caseworker", region_code: str = "420100", username: str | None = None,

@@ -1,4 +1,4 @@
-"""A test client that behaves like production between requests and refuses any 500.
+"""The test client of every test (installed by tests/conftest.py): production-like between requests, no 500.
 
 The `app` fixture keeps one application context pushed for the whole test, and Flask reuses a pushed context
 for requests — so `g` (where Flask-Login caches the user, and auth.py marks a bearer request) would carry over
@@ -7,7 +7,6 @@ here gets its own application context, as under a real server. DESIGN rule 7: no
 """
 from __future__ import annotations
 
-import pytest
 from flask.testing import FlaskClient
 
 
@@ -19,9 +18,3 @@ class StrictClient(FlaskClient):
         db.session.expire_all()  # the test's own session reads what the request committed
         assert response.status_code != 500, response.get_data(as_text=True)[:2000]
         return response
-
-
-@pytest.fixture(autouse=True)
-def strict_client(app):
-    """Install StrictClient for `client`, `api_client` and app.test_client() in the using module."""
-    app.test_client_class = StrictClient

@@ -13,7 +13,6 @@ from housingcredit.archives.models import Household, Member
 from housingcredit.audit.models import AuditEntry
 from housingcredit.extensions import db
 from tests.factories import id_number, make_household, make_user
-from tests.strict_client import strict_client  # noqa: F401  (autouse: fresh context per request, no 500)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

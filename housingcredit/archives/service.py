@@ -78,7 +78,7 @@ def create_household(data: dict, who: User) -> Household:
     h.archive_no = archive_number(h.region_code, h.id)
     db.session.flush()
     audit.record("household.create", "household", h.id, household_id=h.id, region_code=h.region_code,
-                 after=_snapshot(h))
+                 after=_snapshot(h), actor=who)
     return h
 
 
@@ -118,7 +118,7 @@ def update_household(household_id: int, data: dict, who: User) -> Household:
     h.updated_dt = get_clock().now_utc()
     db.session.flush()
     audit.record("household.update", "household", h.id, household_id=h.id, region_code=h.region_code,
-                 before=before, after=after)
+                 before=before, after=after, actor=who)
     return h
 
 
@@ -132,7 +132,7 @@ def read_household(household_id: int, who: User) -> Household:
     """A staff read of an archive, logged in the audit trail (SPEC §11)."""
     h = load_household(household_id, who, "archive.read")
     if who.role.value != "household":
-        audit.record("household.read", "household", h.id, household_id=h.id, region_code=h.region_code)
+        audit.record("household.read", "household", h.id, household_id=h.id, region_code=h.region_code, actor=who)
     return h
 
 

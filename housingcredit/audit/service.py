@@ -36,12 +36,20 @@ def _actor():
 
 def record(action: str, object_type: str, object_id=None, *, household_id=None, region_code=None,
            before: dict | None = None, after: dict | None = None, actor=None) -> AuditEntry:
-    """Append one entry in the caller's transaction. Never put a raw resident ID number in before/after."""
+    """Append one entry in the caller's transaction. Never put a raw resident ID number in before/after.
+
+    `actor` is the acting User (or an (id, label) pair); without it, the logged-in user of the request, or
+    "system" for jobs."""
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
     last = session.execute(sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    actor_id, actor_label = actor if actor is not None else _actor()
+    if actor is None:
+        actor_id, actor_label = _actor()
+    elif isinstance(actor, tuple):
+        actor_id, actor_label = actor
+    else:  # a User
+        actor_id, actor_label = actor.id, actor.username
     entry = AuditEntry(
         id=(last.id + 1) if last else 1, dt=get_clock().now_utc().replace(microsecond=0),
         actor_id=actor_id, actor_label=actor_label, action=action, object_type=object_type,

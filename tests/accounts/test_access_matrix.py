@@ -18,8 +18,7 @@ from housingcredit.audit.models import AuditEntry
 from housingcredit.extensions import db
 from tests.conftest import login
 from tests.factories import csrf_token, make_household_user, make_user
-from tests.regional import make_regional_household
-from tests.strict_client import strict_client  # noqa: F401  (autouse: fresh context per request, no 500)
+from tests.factories import make_household
 
 HOUSEHOLDS = {"jiangan": ("420102", "江岸甲"), "wuchang": ("420106", "武昌乙"), "yichang": ("420502", "宜昌丙")}
 STAFF = {"wuhan_caseworker": ("caseworker", "420100"), "jiangan_caseworker": ("caseworker", "420102"),
@@ -42,7 +41,7 @@ class _Users(dict):
 @pytest.fixture
 def world(app):
     users = _Users()
-    households = {key: make_regional_household(code, name, actor=users["supervisor"])
+    households = {key: make_household(code, head_name=name, actor=users["supervisor"])
                   for key, (code, name) in HOUSEHOLDS.items()}
     return households, users
 

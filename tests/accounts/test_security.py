@@ -22,7 +22,6 @@ from housingcredit.extensions import db
 from housingcredit.logging_filters import mask_id_numbers
 from tests.conftest import _config, login
 from tests.factories import PASSWORD, csrf_token, id_number, make_household, make_household_user, make_user
-from tests.strict_client import strict_client  # noqa: F401  (autouse: fresh context per request, no 500)
 
 RAW_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 

@@ -14,7 +14,6 @@ from housingcredit.audit.models import AuditEntry
 from housingcredit.errors import Conflict, InvalidInput
 from housingcredit.extensions import db
 from tests.factories import id_number, make_household, make_user
-from tests.strict_client import strict_client  # noqa: F401  (autouse: fresh context per request, no 500)
 
 
 def _entries():

@@ -11,7 +11,6 @@ from housingcredit.clock import add_working_days
 from housingcredit.extensions import db
 from housingcredit.lists.models import CreditCheck
 from tests import factories
-from tests.strict_client import strict_client  # noqa: F401  (every request in its own context, no 500)
 
 from .helpers import PDF, Staff, confirm_on, procedures
 

