@@ -30,10 +30,7 @@ STANDBY_RETRY_SECONDS = 30
 
 
 def _credit_expiry(today):
-    try:
-        from .scoring import service as scoring
-    except ImportError:  # pragma: no cover - the scoring service ships with the records work
-        return {"skipped": "scoring service not installed"}
+    from .scoring import service as scoring
     return scoring.nightly_expire(today)
 
 
