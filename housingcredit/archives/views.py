@@ -146,9 +146,8 @@ def activation_code(household_id: int):
 
 
 def _render_archive(household, own: bool):
-    entries = audit.history(household.id)
-    changes = [_change(e) for e in entries if e.action != "household.read"]
-    views = [e for e in entries if e.action == "household.read"]
+    changes = [_change(e) for e in audit.history(household.id)]
+    views = [e for e in audit.history(household.id, reads=True) if e.action == "household.read"]
     return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
                            full_id=gate.can("archive.read_id_number") and not own)
 

@@ -88,6 +88,10 @@ def verify(batch: int = 5000) -> VerifyResult:
         db.session.expunge_all()
 
 
-def history(household_id: int, limit: int = 200) -> list[AuditEntry]:
-    return db.session.scalars(sa.select(AuditEntry).where(AuditEntry.household_id == household_id)
+def history(household_id: int, *, reads: bool = False, limit: int = 200) -> list[AuditEntry]:
+    """The household's trail, newest first: its changes, or (reads=True) the staff reads of its data — kept
+    apart so that frequent reads never crowd the changes out of the page."""
+    is_read = AuditEntry.action.like("%.read")
+    return db.session.scalars(sa.select(AuditEntry)
+                              .where(AuditEntry.household_id == household_id, is_read if reads else ~is_read)
                               .order_by(AuditEntry.id.desc()).limit(limit)).all()
