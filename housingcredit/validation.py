@@ -61,11 +61,26 @@ def translate(errors):
     return _translate_one(errors) if isinstance(errors, str) else str(errors)
 
 
+def _nul_fields(data, path=()):
+    """Paths of strings carrying a NUL character, which no database text column accepts (PostgreSQL refuses)."""
+    if isinstance(data, str):
+        return [".".join(map(str, path)) or "_schema"] if "\x00" in data else []
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _nul_fields(v, path + (k,))]
+    if isinstance(data, (list, tuple)):
+        return [p for i, v in enumerate(data) for p in _nul_fields(v, path + (i,))]
+    return []
+
+
 def load(schema: Schema, data, **kw):
+    """Validate with the schema; every problem comes back as one InvalidInput (422) naming the fields."""
+    bad = _nul_fields(data)
+    if bad:
+        raise InvalidInput(_l("The input is not valid."),
+                           errors={f: [str(_l("Contains a character that is not allowed."))] for f in bad})
     try:
         return schema.load(data, **kw)
     except ValidationError as err:
         messages = translate(err.messages)
-        field = next(iter(messages), None) if isinstance(messages, dict) else None
         raise InvalidInput(_l("The input is not valid."), field=None, errors=messages
                            if isinstance(messages, dict) else {"_schema": messages}) from None

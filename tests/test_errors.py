@@ -181,3 +181,13 @@ def test_design_7_unknown_api_url_and_method_answer_json_4xx(app, api_client):
     wrong = api.delete("/api/v1/households/1")
     assert wrong.status_code == 405
     assert "GET" in wrong.headers["Allow"]
+
+
+def test_design_7_a_nul_character_is_a_422_not_a_database_error(app, api_client):
+    from tests.factories import id_number, make_user
+    api = api_client(make_user("caseworker", "420100"))
+    body = {"region_code": "420102", "address": "江岸区\x00路", "protection_category": "physical",
+            "members": [{"name": "张三", "id_number": id_number("420102"), "relation": "head"}]}
+    resp = api.post("/api/v1/households", json=body)
+    assert resp.status_code == 422
+    assert "address" in resp.get_json()["errors"]
