@@ -17,9 +17,7 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -30,32 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks.common import (Capture, copy_rows, database_url, ensure_database, move_sequences, ms,  # noqa: E402
+                               plain_url, raw_connection, replay, reset_schema)
+
 TODAY = date(2026, 6, 15)
-
-
-def ensure_database(url: str) -> None:
-    from sqlalchemy.engine import make_url
-    u = make_url(url)
-    admin = u.set(database="postgres", drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{u.database}"')
-
-
-def ms(samples):
-    return statistics.median(samples) * 1000, sorted(samples)[max(0, int(len(samples) * 0.95) - 1)] * 1000
-
-
-class Capture:
-    """The SELECTs SQLAlchemy sends while on (replayed through bare psycopg for the comparison)."""
-
-    def __init__(self, engine):
-        self.on, self.statements = False, []
-        sa.event.listen(engine, "before_cursor_execute", self._hook)
-
-    def _hook(self, conn, cursor, statement, parameters, context, executemany):
-        if self.on and statement.lstrip().upper().startswith("SELECT"):
-            self.statements.append((statement, parameters))
 
 
 def id_numbers(n: int, rng: random.Random) -> list[str]:
@@ -73,13 +49,6 @@ def id_numbers(n: int, rng: random.Random) -> list[str]:
     return out
 
 
-def copy_rows(raw, table: str, columns: tuple[str, ...], rows) -> None:
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r)
-
-
 def load(app, n: int, rng: random.Random, echo) -> dict:
     from housingcredit.clock import add_months
     from housingcredit.extensions import db
@@ -93,7 +62,7 @@ def load(app, n: int, rng: random.Random, echo) -> dict:
     caseworker = factories.make_user("caseworker", "420100", username="bench-caseworker")
     reviewer = factories.make_user("reviewer", "420100", username="bench-reviewer")
     worker_id, reviewer_id = caseworker.id, reviewer.id  # read before COPY: a lazy load mid-COPY would block
-    raw = db.session.connection().connection.driver_connection
+    raw = raw_connection(db)
     started = time.perf_counter()
     numbers = id_numbers(n, rng)
     regions_of = [counties[i % len(counties)] for i in range(n)]
@@ -168,10 +137,8 @@ def load(app, n: int, rng: random.Random, echo) -> dict:
                                   "state", "next_date", "window_end", "listed_date", "listed_through"), procs)
     copy_rows(raw, "procedure_steps", ("procedure_id", "step", "step_date", "dt"),
               ((pid, s, d, now) for pid, s, d in steps))
-    for table in ("households", "members", "records", "determinations", "watch_entries", "rectification_orders",
-                  "procedures", "procedure_steps"):
-        db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                   f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+    move_sequences(db, ("households", "members", "records", "determinations", "watch_entries",
+                        "rectification_orders", "procedures", "procedure_steps"))
     db.session.commit()
     db.session.execute(sa.text("ANALYZE"))
     echo(f"  {len(orders)} orders, {len(procs)} procedures: {time.perf_counter() - started:.1f} s")
@@ -184,12 +151,9 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=300)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/benchlists")
-    if not url.startswith("postgresql"):
-        sys.exit("DATABASE_URL must point to PostgreSQL")
+    url = database_url("postgresql://postgres@127.0.0.1:5432/benchlists")
     ensure_database(url)
 
-    from flask_migrate import upgrade
     from housingcredit import create_app, jobs
     from housingcredit.accounts import service as accounts
     from housingcredit.clock import FixedClock
@@ -201,10 +165,7 @@ def main() -> None:
     app.extensions["clock"] = clock
     rng = random.Random(args.seed)
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        upgrade()
+        reset_schema(db)
         print(f"loading {args.households} households (COPY)…")
         started = time.perf_counter()
         data = load(app, args.households, rng, print)
@@ -237,17 +198,11 @@ def main() -> None:
         print(f"credit check via API: median {med:.2f} ms, p95 {p95:.2f} ms over {len(samples)} (status {statuses})")
         selects = capture.statements
         bare = []
-        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        with psycopg.connect(plain) as conn:
-            compiled = []
-            for stmt, params in selects:
-                compiled.append((stmt, params))
+        with psycopg.connect(plain_url(url)) as conn:
+            compiled = list(selects)
             for number in picks:
                 t = time.perf_counter()
-                with conn.cursor() as cur:
-                    for stmt, params in compiled:
-                        cur.execute(stmt, params)
-                        cur.fetchall()
+                replay(conn, compiled)
                 bare.append(time.perf_counter() - t)
         med, p95 = ms(bare)
         print(f"same {len(selects)} SELECTs through bare psycopg: median {med:.2f} ms, p95 {p95:.2f} ms")

@@ -19,10 +19,7 @@ Targets (issue 3): rebuild < 120 s and ≤ 3× bare SQL; credit < 10 ms median. 
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import random
-import statistics
 import sys
 import time
 from datetime import date, timedelta
@@ -30,33 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+
+from benchmarks.common import (copy_lines, database_url, ensure_database, median_ms, move_sequences,  # noqa: E402
+                               p95_ms, raw_connection, reset_schema)
 
 TODAY = date(2026, 6, 15)
 REGIONS = ["420102", "420103", "420104", "420105", "420106", "420502", "420503", "420602", "420106", "420111"]
-
-
-def ensure_database(url: str) -> None:
-    from sqlalchemy.engine import make_url
-    u = make_url(url)
-    admin = u.set(database="postgres", drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{u.database}"')
-
-
-def _copy(raw, table: str, columns: str, lines) -> None:
-    """COPY text rows (already tab-separated) in 8 MB chunks."""
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            buf = io.StringIO()
-            for line in lines:
-                buf.write(line)
-                if buf.tell() > 8_000_000:
-                    copy.write(buf.getvalue())
-                    buf = io.StringIO()
-            copy.write(buf.getvalue())
 
 
 def generate(db, n: int, seed: int, echo=print) -> None:
@@ -71,13 +48,14 @@ def generate(db, n: int, seed: int, echo=print) -> None:
                                      actor=(None, "bench"))
     db.session.commit()
     caseworker_id, reviewer_id = caseworker.id, reviewer.id  # read now: no lazy load while COPY holds the line
-    raw = db.session.connection().connection.driver_connection
+    raw = raw_connection(db)
     codes = [b.code for b in default_rules().version_at(TODAY).catalogue_for(None)]
     ts = "2026-06-15 01:00:00+00"
-    _copy(raw, "households", "id, archive_no, region_code, address, hukou, marital_status, housing_status, "
-          "protection_category, protection_mode, protection_group, priority_flags, created_dt, updated_dt, version",
-          (f"{i}\t{REGIONS[i % 10]}-{i:08d}\t{REGIONS[i % 10]}\t测试路{i}号\t\t\t\tphysical\t\t\t[]\t{ts}\t{ts}\t1\n"
-           for i in range(1, n + 1)))
+    copy_lines(raw, "households",
+               "id, archive_no, region_code, address, hukou, marital_status, housing_status, protection_category, "
+               "protection_mode, protection_group, priority_flags, created_dt, updated_dt, version",
+               (f"{i}\t{REGIONS[i % 10]}-{i:08d}\t{REGIONS[i % 10]}\t测试路{i}号\t\t\t\tphysical\t\t\t[]\t"
+                f"{ts}\t{ts}\t1\n" for i in range(1, n + 1)))
     echo(f"  households copied ({time.perf_counter() - started:.1f} s)")
     span = 4 * 365
     dates = [TODAY - timedelta(days=d) for d in range(span + 1)]
@@ -95,29 +73,29 @@ def generate(db, n: int, seed: int, echo=print) -> None:
                 yield (f"{rid}\t{h}\t{region}\t{codes[rnd.randrange(len(codes))]}\t{occurred}\t{occurred}\t"
                        f"management\t事实\tf\t{caseworker_id}\t{ts}\n")
 
-    _copy(raw, "records", "id, household_id, region_code, code, occurred_date, formed_date, source, facts, late, "
-          "recorded_by_id, recorded_dt", records())
+    copy_lines(raw, "records", "id, household_id, region_code, code, occurred_date, formed_date, source, facts, "
+               "late, recorded_by_id, recorded_dt", records())
     echo(f"  records copied ({time.perf_counter() - started:.1f} s)")
     total = 3 * n
     decisions = ["confirmed"] * 9 + ["rejected"]
-    _copy(raw, "determinations", "id, record_id, decision, legal_basis, determination_date, reviewer_id, decided_dt",
-          (f"{i}\t{i}\t{decisions[rnd.randrange(10)]}\tHB 四\t{det_dates[i - 1]}\t{reviewer_id}\t{ts}\n"
-           for i in range(1, total + 1)))
+    copy_lines(raw, "determinations",
+               "id, record_id, decision, legal_basis, determination_date, reviewer_id, decided_dt",
+               (f"{i}\t{i}\t{decisions[rnd.randrange(10)]}\tHB 四\t{det_dates[i - 1]}\t{reviewer_id}\t{ts}\n"
+                for i in range(1, total + 1)))
     echo(f"  determinations copied ({time.perf_counter() - started:.1f} s)")
 
     def later(i):
         return det_dates[i - 1] + timedelta(days=rnd.randrange(1, 400))
 
     revoked = sorted(rnd.sample(range(1, total + 1), total * 5 // 100))
-    _copy(raw, "revocations", "id, record_id, revoked_date, reason, note, by_id, dt",
-          (f"{j}\t{i}\t{later(i)}\terror\t\t{caseworker_id}\t{ts}\n" for j, i in enumerate(revoked, 1)))
+    copy_lines(raw, "revocations", "id, record_id, revoked_date, reason, note, by_id, dt",
+               (f"{j}\t{i}\t{later(i)}\terror\t\t{caseworker_id}\t{ts}\n" for j, i in enumerate(revoked, 1)))
     revoked_set = set(revoked)
     repaired = [i for i in rnd.sample(range(1, total + 1), total * 3 // 100) if i not in revoked_set]
-    _copy(raw, "record_repairs", "id, record_id, repaired_date, note, by_id, dt",
-          (f"{j}\t{i}\t{later(i)}\t\t{caseworker_id}\t{ts}\n" for j, i in enumerate(sorted(repaired), 1)))
-    for table in ("households", "records", "determinations", "revocations", "record_repairs"):
-        db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                   f"(SELECT max(id) FROM {table}))"))
+    copy_lines(raw, "record_repairs", "id, record_id, repaired_date, note, by_id, dt",
+               (f"{j}\t{i}\t{later(i)}\t\t{caseworker_id}\t{ts}\n" for j, i in enumerate(sorted(repaired), 1)))
+    move_sequences(db, ("households", "records", "determinations", "revocations", "record_repairs"),
+                   empty_value="NULL")
     db.session.commit()
     db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
@@ -163,12 +141,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="reuse the data already in the database")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
-    if not url or not url.startswith("postgresql"):
-        sys.exit("set DATABASE_URL=postgresql://… (a database this benchmark may empty)")
+    url = database_url(message="set DATABASE_URL=postgresql://… (a database this benchmark may empty)")
     ensure_database(url)
 
-    from flask_migrate import upgrade
     from housingcredit import create_app
     from housingcredit.clock import FixedClock
     from housingcredit.extensions import db
@@ -178,10 +153,7 @@ def main() -> None:
     app.extensions["clock"] = FixedClock(TODAY)
     with app.app_context():
         if not args.keep:
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-            upgrade()
+            reset_schema(db)
             generate(db, args.households, args.seed)
         n = db.session.scalar(sa.text("SELECT count(*) FROM households"))
         records = db.session.scalar(sa.text("SELECT count(*) FROM records"))
@@ -238,10 +210,9 @@ def main() -> None:
             assert resp.status_code == 200
         body = resp.get_json()
         print(f"credit with explanation (household {hid}: score {body['score']}, {len(body['items'])} items): "
-              f"median {statistics.median(samples) * 1000:.2f} ms, p95 "
-              f"{sorted(samples)[int(len(samples) * 0.95) - 1] * 1000:.2f} ms over {args.calls} calls")
+              f"median {median_ms(samples):.2f} ms, p95 {p95_ms(samples):.2f} ms over {args.calls} calls")
         print(f"\ntargets: rebuild < 120 s ({t_rebuild:.1f} s), <= 3x bare SQL ({t_rebuild / t_sql:.2f}x), "
-              f"credit < 10 ms median ({statistics.median(samples) * 1000:.2f} ms)")
+              f"credit < 10 ms median ({median_ms(samples):.2f} ms)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ issued, captured from SQLAlchemy and replayed through psycopg directly. Prints f
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -23,41 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks.common import (Capture, database_url, ensure_database, median_ms, p95_ms, plain_url,  # noqa: E402
+                               replay, reset_schema)
+
 SEARCH_URL = "/api/v1/households"
-
-
-def _plain_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def ensure_database(url: str) -> None:
-    from sqlalchemy.engine import make_url
-    u = make_url(url)
-    admin = u.set(database="postgres", drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{u.database}"')
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def p95_ms(samples: list[float]) -> float:
-    return sorted(samples)[int(len(samples) * 0.95) - 1] * 1000
-
-
-class Capture:
-    """Collects the SELECTs SQLAlchemy sends while active (to replay them through bare psycopg)."""
-
-    def __init__(self, engine):
-        self.on = False
-        self.statements: list[tuple[str, object]] = []
-        sa.event.listen(engine, "before_cursor_execute", self._hook)
-
-    def _hook(self, conn, cursor, statement, parameters, context, executemany):
-        if self.on and statement.lstrip().upper().startswith("SELECT"):
-            self.statements.append((statement, parameters))
 
 
 def main() -> None:
@@ -69,12 +37,9 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each search kind")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench")
-    if not url.startswith("postgresql"):
-        sys.exit("DATABASE_URL must point to PostgreSQL")
+    url = database_url("postgresql://postgres@127.0.0.1:5432/bench")
     ensure_database(url)
 
-    from flask_migrate import upgrade
     from housingcredit import create_app, demo
     from housingcredit.accounts import service as accounts
     from housingcredit.accounts.models import User
@@ -85,12 +50,7 @@ def main() -> None:
     with app.app_context():
         load_s = None
         if not args.skip_load:
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-            import logging
-            logging.getLogger("alembic").setLevel(logging.WARNING)
-            upgrade()
+            reset_schema(db, quiet=True)
             t0 = time.perf_counter()
             demo.load(households=args.households, seed=args.seed, echo=lambda _line: None)
             load_s = time.perf_counter() - t0
@@ -137,13 +97,10 @@ def main() -> None:
 
     def run_bare(replays):
         times = []
-        with psycopg.connect(_plain_url(url)) as conn:
+        with psycopg.connect(plain_url(url)) as conn:
             for statements in replays:
                 t = time.perf_counter()
-                with conn.cursor() as cur:
-                    for statement, params in statements:
-                        cur.execute(statement, params)
-                        cur.fetchall()
+                replay(conn, statements)
                 conn.rollback()
                 times.append(time.perf_counter() - t)
         return times
@@ -164,7 +121,7 @@ def main() -> None:
                 replays = [r for r, q in zip(replays, surname_queries) if q == "王"] or replays
             search_sql = next((s for s in replays[0] if "members" in s[0] and "households" in s[0]), None)
             if search_sql:
-                with psycopg.connect(_plain_url(url)) as conn:
+                with psycopg.connect(plain_url(url)) as conn:
                     plan = conn.execute("EXPLAIN ANALYZE " + search_sql[0], search_sql[1]).fetchall()
                 explain[label] = "\n".join("    " + r[0] for r in plan)
 

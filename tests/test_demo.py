@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -129,3 +129,89 @@ def test_demo_load_is_refused_in_production(app):
     with pytest.raises(click.ClickException):
         demo.load(households=5, echo=lambda _: None)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+# ---- the credit history: records, lists and orders through the real services --------------------------------
+
+def _user(username):
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def test_demo_credit_history_leaves_households_below_good_standing(loaded, clock):
+    from housingcredit.scoring import service as scoring
+    from housingcredit.scoring.models import CreditState
+    stats, _ = loaded
+    assert 0 < stats["credit"]["households"] <= demo.CREDIT_CAP
+    assert stats["credit"]["skipped"] == 0
+    tiers = {hid: scoring.credit_for(hid).tier for hid in db.session.scalars(sa.select(Household.id))}
+    assert {"mild", "moderate", "severe"} & set(tiers.values())
+    # The services kept the cache right: every cached state equals the engine's answer today, no rebuild needed.
+    states = db.session.scalars(sa.select(CreditState)).all()
+    assert states and all(s.computed_date == clock.today() or s.next_change_date is None
+                          or s.next_change_date > clock.today() for s in states)
+    assert all((s.score, s.tier) == (scoring.credit_for(s.household_id).score, tiers[s.household_id])
+               for s in states)
+
+
+def test_demo_credit_history_wuhan_watch_list_and_review_queue(loaded):
+    from housingcredit.lists import service as lists
+    from housingcredit.records import service as records
+    reviewer, caseworker = _user("reviewer"), _user("caseworker")
+    watch = lists.watch_list({"status": "active"}, reviewer)["items"]
+    assert watch and all(regions.covers("420100", e["region_code"]) for e in watch)
+    queue = records.review_queue(reviewer)
+    assert queue and all(r.recorded_by_id == caseworker.id for r in queue)  # the reviewer may determine them all
+    assert all(r.evidence for r in queue)
+
+
+def test_hb_five_demo_four_eyes_and_dates_from_the_walking_clock(loaded, app, clock):
+    from housingcredit.records.models import Determination, Record
+    assert app.extensions["clock"] is clock  # the original clock is back
+    rows = db.session.execute(sa.select(Record, Determination).join(Determination)).all()
+    assert len(rows) >= 8
+    assert all(d.reviewer_id != r.recorded_by_id for r, d in rows)
+    # Never back-dated: determined on or after the day recorded, never after today, spread over the months.
+    assert all(r.recorded_dt.date() <= d.determination_date <= clock.today() for r, d in rows)
+    months = {(d.determination_date.year, d.determination_date.month) for _, d in rows}
+    assert len(months) >= 4
+    assert min(d.determination_date for _, d in rows) >= clock.today() - timedelta(days=demo.HISTORY_DAYS)
+
+
+def test_hb_six_demo_watch_transfer_and_overdue_order_open_procedures(loaded, clock):
+    from housingcredit.lists.models import Procedure, RectificationOrder
+    from housingcredit.lists.service import orders_for
+    procedures = db.session.scalars(sa.select(Procedure)).all()
+    routes = {p.route for p in procedures}
+    assert {"watch_transfer", "overdue_order"} <= routes
+    # Today's jobs ran: no procedure is left behind its clock.
+    assert all(p.state == "ended" or p.next_date > clock.today() for p in procedures)
+    supervisor = _user("supervisor")
+    statuses = {o["status"] for hid in db.session.scalars(sa.select(RectificationOrder.household_id))
+                for o in orders_for(hid, supervisor)}
+    assert {"procedure", "open"} <= statuses
+
+
+def test_hb_five_demo_evidence_files_are_stored_pdf_or_png(loaded):
+    from housingcredit.records import storage
+    from housingcredit.records.models import Evidence
+    evidence = db.session.scalars(sa.select(Evidence)).all()
+    assert evidence and {e.content_type for e in evidence} <= {"application/pdf", "image/png"}
+    for e in evidence:
+        data = storage.path_for(e.sha256).read_bytes()
+        assert storage.sniff(data) == e.content_type and len(data) == e.size
+
+
+def test_demo_credit_history_keeps_the_audit_chain_intact(loaded, runner):
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "demo.credit"))
+    assert entry.after["records"] == loaded[0]["credit"]["records"] > 0
+
+
+def test_demo_credit_history_is_capped_whatever_the_total(app, monkeypatch):
+    from housingcredit.records.models import Record
+    monkeypatch.setattr(demo, "CREDIT_CAP", 5)
+    stats = demo.load(households=300, seed=3, echo=lambda _: None)
+    assert stats["credit"]["households"] == 5
+    assert db.session.scalar(sa.select(sa.func.count(sa.distinct(Record.household_id)))) == 5
