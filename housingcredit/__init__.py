@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts import views as account_views, api as account_api
     from .archives import views as archive_views, api as archive_api
     from .audit import views as audit_views
+    from .notices import views as notice_views
     from .records import views as record_views, api as record_api
     from .lists import views as list_views, api as list_api
     from . import web, cli, errors, apidocs, logging_filters
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(account_views.bp)
     app.register_blueprint(archive_views.bp)
     app.register_blueprint(audit_views.bp)
+    app.register_blueprint(notice_views.bp)
     app.register_blueprint(record_views.bp)
     app.register_blueprint(list_views.bp)
     extensions.api.register_blueprint(account_api.blp)

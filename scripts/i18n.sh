@@ -23,7 +23,7 @@ PYBABEL="${PYBABEL:-.venv/bin/pybabel}"
     -o translations/messages.pot .
 PO=translations/zh_Hans_CN/LC_MESSAGES/messages.po
 if [ -f "$PO" ]; then
-    "$PYBABEL" update -i translations/messages.pot -d translations -l zh_Hans_CN --no-wrap --ignore-obsolete
+    "$PYBABEL" update -i translations/messages.pot -d translations -l zh_Hans_CN --no-wrap --ignore-obsolete --no-fuzzy-matching
 else
     "$PYBABEL" init -i translations/messages.pot -d translations -l zh_Hans_CN --no-wrap
 fi

@@ -31,3 +31,34 @@ def issue(household_id: int, kind: str, ref_type: str, ref_id, title: str, body:
 def for_household(household_id: int) -> list[Notice]:
     return db.session.scalars(sa.select(Notice).where(Notice.household_id == household_id)
                               .order_by(Notice.id.desc())).all()
+
+
+def for_reader(household_id: int, who) -> list[Notice]:
+    """The household's notices for someone allowed to see its archive (the gate decides; NotFound otherwise)."""
+    from ..accounts import gate
+    from ..archives.models import Household
+    gate.check_household(db.session.get(Household, household_id), "archive.read", who)
+    return for_household(household_id)
+
+
+def unread_count(household_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Notice.id)).where(Notice.household_id == household_id,
+                                                                       Notice.read_dt.is_(None))) or 0
+
+
+def open_notice(notice_id: int, who) -> Notice:
+    """Show one notice; when the household itself opens it, it is marked read (with an audit entry)."""
+    from ..accounts import gate
+    from ..accounts.models import Role
+    from ..archives.models import Household
+    from ..errors import NotFound
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound()
+    household = gate.check_household(db.session.get(Household, notice.household_id), "archive.read", who)
+    if who.role == Role.household and notice.read_dt is None:
+        notice.read_dt = get_clock().now_utc()
+        db.session.flush()
+        audit.record("notice.read", "notice", notice.id, household_id=household.id,
+                     region_code=household.region_code, actor=who)
+    return notice

@@ -1,0 +1,43 @@
+"""Written notices in the app (告知书, 警示, 催告书 …): the household's inbox and one notice."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from ..accounts import gate
+from ..accounts.models import Role
+from ..extensions import db
+from ..errors import NotFound
+from . import service
+
+bp = Blueprint("notices", __name__)
+
+
+@bp.route("/my/notices")
+@login_required
+def inbox():
+    who = gate.user()
+    if who.role != Role.household:
+        raise NotFound()
+    return render_template("notices/inbox.html", notices=service.for_reader(who.household_id, who))
+
+
+@bp.route("/notices/<int:notice_id>")
+@login_required
+def show(notice_id: int):
+    notice = service.open_notice(notice_id, gate.user())
+    db.session.commit()
+    return render_template("notices/show.html", notice=notice)
+
+
+@bp.app_context_processor
+def notice_helpers():
+    def household_notices(household):
+        return service.for_household(household.id)
+
+    def unread_notices():
+        if current_user.is_authenticated and current_user.role == Role.household:
+            return service.unread_count(current_user.household_id)
+        return 0
+
+    return {"household_notices": household_notices, "unread_notices": unread_notices}
