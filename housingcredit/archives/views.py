@@ -14,6 +14,7 @@ from flask_login import login_required
 
 from ..accounts import gate, service as accounts
 from ..audit import service as audit
+from ..audit.labels import action_label
 from ..clock import get_clock
 from ..disclosure.masking import mask_id_number
 from ..errors import Conflict, InvalidInput
@@ -25,22 +26,13 @@ bp = Blueprint("archives", __name__)
 
 MAX_PAGE = 10_000  # deeper pages are a search that should be narrowed (and keep OFFSET within SQL's range)
 
-ACTION_LABELS = {
-    "household.create": _l("Archive created"),
-    "household.update": _l("Archive updated"),
-    "household.read": _l("Archive viewed"),
-    "household.activation_issued": _l("Activation code issued"),
-    "household.activated": _l("Household account activated"),
-}
 
 
 @bp.context_processor
 def archive_helpers():
-    return {"label_of": label_of, "mask_id_number": mask_id_number, "action_label": _action_label}
+    return {"label_of": label_of, "mask_id_number": mask_id_number, "action_label": action_label}
 
 
-def _action_label(action: str):
-    return ACTION_LABELS.get(action, action)
 
 
 # ---- search ------------------------------------------------------------------------------------------------
@@ -222,4 +214,4 @@ def _change(entry) -> dict:
         if shown_before != shown_after:  # e.g. None → "" is no change a reader could see
             rows.append({"label": str(FIELD_LABELS.get(key) or HISTORY_LABELS.get(key, key)),
                          "before": shown_before, "after": shown_after})
-    return {"entry": entry, "label": _action_label(entry.action), "rows": rows}
+    return {"entry": entry, "label": action_label(entry.action), "rows": rows}

@@ -7,6 +7,7 @@ from flask_login import login_required
 
 from ..accounts import gate
 from ..extensions import db
+from .labels import action_label
 from .models import AuditEntry
 
 bp = Blueprint("audit", __name__)
@@ -23,4 +24,4 @@ def trail():
     who = gate.user()
     if who.region_code != "420000":
         stmt = stmt.where(sa.or_(AuditEntry.region_code.is_(None), gate.region_clause(AuditEntry.region_code, who)))
-    return render_template("audit/trail.html", entries=db.session.scalars(stmt).all())
+    return render_template("audit/trail.html", entries=db.session.scalars(stmt).all(), action_label=action_label)

@@ -1,0 +1,40 @@
+"""Readable names of audit actions, for the archive history and the audit trail pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS = {
+    "household.create": _l("Archive created"),
+    "household.update": _l("Archive updated"),
+    "household.read": _l("Archive viewed"),
+    "household.activation_issued": _l("Activation code issued"),
+    "household.activated": _l("Household account activated"),
+    "record.create": _l("Behaviour recorded"),
+    "record.evidence": _l("Evidence added"),
+    "record.determine": _l("Record determined"),
+    "record.revoke": _l("Record revoked"),
+    "record.repair": _l("Record repaired"),
+    "record.read": _l("Record viewed"),
+    "evidence.read": _l("Evidence viewed"),
+    "credit.read": _l("Credit viewed"),
+    "credit.check": _l("Credit check"),
+    "notice.issue": _l("Notice issued"),
+    "notice.read": _l("Notice read by the household"),
+    "watch.enter": _l("Entered the watch list"),
+    "watch.end": _l("Left the watch list"),
+    "watch.update": _l("Watch-list entry changed"),
+    "watch.remove": _l("Watch-list entry withdrawn"),
+    "order.issue": _l("Rectification order issued"),
+    "order.comply": _l("Compliance recorded"),
+    "procedure.open": _l("Joint-punishment procedure opened"),
+    "procedure.publicity": _l("Procedure: publicity"),
+    "procedure.listed": _l("Procedure: listed"),
+    "procedure.ended": _l("Procedure ended"),
+    "login": _l("Logged in"),
+    "user.create": _l("Account created"),
+    "token.create": _l("API token issued"),
+}
+
+
+def action_label(action: str):
+    return ACTION_LABELS.get(action, action)
