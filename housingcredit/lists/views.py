@@ -49,8 +49,9 @@ def _back(household_id: int):
     return redirect(url_for("lists.household", household_id=household_id), 303)
 
 
-def _act(household_id: int, action, success: str):
-    """Run a write, commit, flash; on a domain error roll back and flash the message with the fields named."""
+def _act(household_id: int, action, success: str, form: str | None = None):
+    """Run a write, commit, flash and go back. On a domain error roll back and show the lists page again with the
+    message, the fields named, and (for the panel's forms) what was typed kept in the reopened form."""
     try:
         action()
         db.session.commit()
@@ -60,6 +61,11 @@ def _act(household_id: int, action, success: str):
         details = "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"
                             for k, v in err.to_dict()["errors"].items())
         flash(f"{err.message}{' — ' + details if details else ''}", "error")
+        from ..archives.models import Household
+        h = db.session.get(Household, household_id)
+        if form is None or h is None:
+            return _back(household_id)
+        return render_template("lists/household.html", household=h, failed=form), err.status
     return _back(household_id)
 
 
@@ -116,7 +122,7 @@ def issue_order(household_id: int):
     f = request.form
     return _act(household_id, lambda: service.issue_order(
         household_id, f.get("order-ground"), f.get("order-deadline"), f.get("order-requirement"),
-        f.get("order-record_id") or None, gate.user()), _("The rectification order was issued."))
+        f.get("order-record_id") or None, gate.user()), _("The rectification order was issued."), form="order")
 
 
 @bp.route("/orders/<int:order_id>/compliance", methods=["POST"])
@@ -136,7 +142,7 @@ def open_procedure(household_id: int):
     f = request.form
     return _act(household_id, lambda: service.open_procedure(
         household_id, f.get("proc-route"), f.get("proc-basis"), request.files.get("proc-document"), gate.user()),
-        _("The procedure was opened and its risk notice issued."))
+        _("The procedure was opened and its risk notice issued."), form="procedure")
 
 
 @bp.route("/procedures/<int:procedure_id>/steps", methods=["POST"])

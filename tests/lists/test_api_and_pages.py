@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from housingcredit.audit.models import AuditEntry
 from housingcredit.clock import add_working_days
 from housingcredit.extensions import db
-from housingcredit.lists.models import CreditCheck
+from housingcredit.lists.models import CreditCheck, RectificationOrder
 from tests import factories
 
 from .helpers import PDF, Staff, confirm_on, procedures
@@ -216,3 +216,18 @@ def test_spec_1_a_household_sees_its_own_lists_only(app, clock, client, login_as
     assert f'action="/households/{own.id}/orders"' not in text
     assert client.get(f"/households/{other.id}/lists").status_code == 404
     assert client.get("/watch").status_code == 403
+
+
+def test_hb_six_a_rejected_order_form_keeps_what_was_typed(app, clock, client, login_as):
+    staff = Staff("420100")
+    h = factories.make_household("420102")
+    login_as(staff.caseworker)
+    token = factories.csrf_token(client)
+    resp = client.post(f"/households/{h.id}/orders", data={  # a deadline before today (2026-06-15) is refused
+        "csrf_token": token, "order-ground": "ineligible", "order-deadline": "2026-01-05",
+        "order-requirement": "限期退出公租房并补缴租金", "next": f"/households/{h.id}/lists"})
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    assert "限期退出公租房并补缴租金" in page and 'value="2026-01-05"' in page
+    assert "<details open>" in page
+    assert db.session.scalar(sa.select(sa.func.count(RectificationOrder.id))) == 0  # nothing half-written
