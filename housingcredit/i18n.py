@@ -48,3 +48,14 @@ def ensure_compiled(translations_dir: str | os.PathLike) -> list[Path]:
         log.info("compiled %s", mo_path)
         written.append(mo_path)
     return written
+
+
+def title_of(item) -> str:
+    """The Chinese or English title of a rules item (behaviour, tier, source, measure) in the reader's language;
+    Chinese outside a request."""
+    from flask_babel import get_locale
+    try:
+        locale = get_locale()
+    except (RuntimeError, AttributeError):
+        locale = None
+    return item.title_en if locale is not None and locale.language == "en" else item.title_zh

@@ -20,7 +20,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ..accounts import gate, idnumbers, regions
@@ -31,6 +31,7 @@ from ..clock import add_working_days, add_years, get_clock, is_working_day, work
 from ..disclosure.masking import mask_id_number, mask_name
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
+from ..i18n import title_of
 from ..notices import service as notices
 from ..platform import service as platform
 from ..records.models import Evidence, Record
@@ -87,15 +88,6 @@ def _today() -> date:
 
 def _rules():
     return scoring.rules_book()
-
-
-def _title(item) -> str:
-    """An item's title in the reader's language (rules data carries both)."""
-    try:
-        english = get_locale() is not None and get_locale().language == "en"
-    except (RuntimeError, AttributeError):
-        english = False
-    return item.title_en if english else item.title_zh
 
 
 def _household(household_id: int) -> Household:
@@ -601,7 +593,7 @@ def order_view(o: RectificationOrder, c: OrderCompliance | None, procedure_id, t
     item = _ground(o.ground, o.issued_date)
     status = _order_status(o, c, procedure_id, today)
     return {"id": o.id, "household_id": o.household_id, "ground": o.ground,
-            "ground_title": _title(item) if item else o.ground, "clause": item.clause if item else "",
+            "ground_title": title_of(item) if item else o.ground, "clause": item.clause if item else "",
             "record_id": o.record_id, "issued_date": o.issued_date, "deadline": o.deadline,
             "requirement": o.requirement, "status": status, "status_label": ORDER_STATUS_LABELS[status],
             "compliance": {"complied_date": c.complied_date, "note": c.note} if c else None,
@@ -648,7 +640,7 @@ def measures_for(household_id: int, tier: str, watched: bool, listed_ids: list[i
 
     def add(items, basis):
         for item in items:
-            m = out.setdefault(item.code, Measure(item.code, _title(item), item.clause))
+            m = out.setdefault(item.code, Measure(item.code, title_of(item), item.clause))
             m.basis.append(basis)
 
     if tier != "good":
@@ -675,7 +667,7 @@ def status(h: Household, today: date | None = None) -> dict:
     listed = [p.id for p in procedures if p.state == LISTED]
     measures = measures_for(h.id, credit.tier, watch is not None, listed, today)
     band = rules.version_at(today).tiers[credit.tier]
-    return {"as_of": today, "score": credit.score, "tier": credit.tier, "tier_title": _title(band),
+    return {"as_of": today, "score": credit.score, "tier": credit.tier, "tier_title": title_of(band),
             "watch": watch, "procedures": procedures, "listed": bool(listed), "measures": measures,
             "suspended": any(m.suspended for m in measures)}
 

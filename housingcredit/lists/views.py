@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from ..accounts import gate, regions
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import title_of
 from . import service
 from .forms import ComplianceForm, CreditCheckForm, OrderForm, ProcedureForm, StepForm
 
@@ -31,7 +32,7 @@ def lists_helpers():
 
     def panel_forms(household, data):
         order = OrderForm(prefix="order")
-        order.ground.choices = [SelectChoice(g.code, f"{g.clause} {service._title(g)}") for g in data["grounds"]]
+        order.ground.choices = [SelectChoice(g.code, f"{g.clause} {title_of(g)}") for g in data["grounds"]]
         procedure = ProcedureForm(prefix="proc")
         procedure.route.choices = [SelectChoice(r, str(service.ROUTE_LABELS[r])) for r in service.MANUAL_ROUTES]
         return {"order": order, "compliance": ComplianceForm(prefix="comp"), "procedure": procedure,

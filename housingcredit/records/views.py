@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -14,6 +14,7 @@ from ..accounts.models import Role
 from ..archives.models import Household
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
+from ..i18n import title_of
 from ..scoring import service as scoring
 from . import service
 from .forms import DetermineForm, RecordForm, RevokeForm
@@ -26,16 +27,6 @@ STATUS_LABELS = {"pending": _l("Pending review"), "confirmed": _l("Confirmed"), 
                  "revoked": _l("Revoked"), "repaired": _l("Repaired")}
 REASON_LABELS = {"objection_upheld": _l("Objection upheld"), "error": _l("Error found"),
                  "corrected": _l("Corrected"), "withdrawn": _l("Withdrawn before review")}
-
-
-def _english() -> bool:
-    locale = get_locale()
-    return bool(locale) and locale.language == "en"
-
-
-def title_of(item) -> str:
-    """The Chinese or English title of a rules item (behaviour, tier, source), in the page's language."""
-    return item.title_en if _english() else item.title_zh
 
 
 def tier_label(tier: str) -> str:
