@@ -1,0 +1,126 @@
+"""Page queries of the lists: the watch list page, what is due, and the archive page's lists panel."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..accounts import gate, regions
+from ..accounts.models import Role, User
+from ..archives.models import Household, Member, Relation
+from ..disclosure.masking import mask_name
+from ..errors import Forbidden, InvalidInput
+from ..extensions import db
+from ..validation import load
+from .check import status
+from .common import ENDED, ROUTE_LABELS, STEP_LABELS, WATCH_REASON_LABELS, _readable, _today
+from .models import OrderCompliance, Procedure, RectificationOrder, WatchEntry
+from .orders import grounds, orders_for
+from .procedures import procedure_view, procedures_for
+from .schemas import MANUAL_ROUTES, WatchListQuery
+
+# ---- the watch list page and what is due ---------------------------------------------------------------------
+
+def _head_name():
+    return (sa.select(Member.name).where(Member.household_id == Household.id, Member.relation == Relation.head)
+            .limit(1).scalar_subquery())
+
+
+def _scope(column, who: User, region: str | None = None):
+    """The user's region, narrowed to `region` when given (which must lie inside it)."""
+    clauses = [gate.region_clause(column, who)]
+    if region:
+        if regions.get(region) is None:
+            raise InvalidInput(_l("Unknown region code."), field="region")
+        if not regions.covers(who.region_code, region):
+            raise Forbidden()
+        lo, hi = regions.code_range(region)
+        clauses.append(column.between(lo, hi))
+    return clauses
+
+
+def watch_list(args: dict, who: User) -> dict:
+    """The watch list of the user's region, filterable by region, status (active/ended) and end reason."""
+    gate.require("lists.read", who)
+    q = load(WatchListQuery(), args)
+    today = _today()
+    size = current_app.config.get("PAGE_SIZE", 50)
+    active = sa.and_(WatchEntry.until_date >= today, sa.or_(WatchEntry.end_date.is_(None),
+                                                            WatchEntry.end_date > today))
+    stmt = (sa.select(WatchEntry, Household.archive_no, _head_name().label("head"))
+            .join(Household, Household.id == WatchEntry.household_id)
+            .where(*_scope(WatchEntry.region_code, who, q["region"])))
+    if q["status"] == "active":
+        stmt = stmt.where(active)
+    elif q["status"] == "ended":
+        stmt = stmt.where(~active)
+    if q["reason"]:
+        stmt = stmt.where(WatchEntry.reason == q["reason"])
+    rows = db.session.execute(stmt.order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc())
+                              .limit(size + 1).offset((q["page"] - 1) * size)).all()
+    items = []
+    for e, archive_no, head in rows[:size]:
+        on = e.until_date >= today and (e.end_date is None or e.end_date > today)
+        items.append({"id": e.id, "household_id": e.household_id, "archive_no": archive_no,
+                      "head": mask_name(head), "region_code": e.region_code, "start_date": e.start_date,
+                      "until_date": e.until_date, "end_date": e.end_date or (None if on else e.until_date
+                                                                             + timedelta(days=1)),
+                      "reason": e.reason or (None if on else "expired"), "active": on, "grounds": e.grounds})
+    return {"items": items, "page": q["page"], "has_more": len(rows) > size, "filters": q}
+
+
+def due(who: User, today: date | None = None) -> dict:
+    """What is due in the user's region: procedure windows ending today, overdue orders and orders due today,
+    watch periods ending in the next 7 days."""
+    gate.require("lists.read", who)
+    today = today or _today()
+    limit = current_app.config.get("PAGE_SIZE", 50) * 4
+    procs = db.session.execute(
+        sa.select(Procedure, Household.archive_no).join(Household, Household.id == Procedure.household_id)
+        .where(Procedure.window_end == today, Procedure.state != ENDED, *_scope(Procedure.region_code, who))
+        .order_by(Procedure.id).limit(limit)).all()
+    overdue = db.session.execute(
+        sa.select(RectificationOrder, Household.archive_no, Procedure.id)
+        .join(Household, Household.id == RectificationOrder.household_id)
+        .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
+        .where(RectificationOrder.deadline <= today,
+               ~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
+               sa.or_(Procedure.id.is_(None), Procedure.opened_date >= today - timedelta(days=7)),
+               *_scope(RectificationOrder.region_code, who))
+        .order_by(RectificationOrder.deadline.desc(), RectificationOrder.id).limit(limit)).all()
+    watch = db.session.execute(
+        sa.select(WatchEntry, Household.archive_no).join(Household, Household.id == WatchEntry.household_id)
+        .where(WatchEntry.end_date.is_(None), WatchEntry.until_date.between(today, today + timedelta(days=7)),
+               *_scope(WatchEntry.region_code, who))
+        .order_by(WatchEntry.until_date, WatchEntry.id).limit(limit)).all()
+    return {
+        "as_of": today,
+        "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": a, "state": p.state,
+                        "state_label": str(STEP_LABELS[p.state]), "window_end": p.window_end.isoformat(),
+                        "next_date": p.next_date.isoformat() if p.next_date else None} for p, a in procs],
+        "overdue_orders": [{"id": o.id, "household_id": o.household_id, "archive_no": a,
+                            "deadline": o.deadline.isoformat(), "ground": o.ground, "procedure_id": pid}
+                           for o, a, pid in overdue if o.deadline < today],
+        "orders_due_today": [{"id": o.id, "household_id": o.household_id, "archive_no": a,
+                              "deadline": o.deadline.isoformat(), "ground": o.ground}
+                             for o, a, pid in overdue if o.deadline == today],
+        "watch_ending": [{"id": e.id, "household_id": e.household_id, "archive_no": a,
+                          "start_date": e.start_date.isoformat(), "until_date": e.until_date.isoformat()}
+                         for e, a in watch],
+    }
+
+
+def panel(household: Household, who: User) -> dict:
+    """What the archive page shows of the lists: status, watch history, orders, procedures (read-only)."""
+    _readable(household.id, who)
+    today = _today()
+    entries = db.session.scalars(sa.select(WatchEntry).where(WatchEntry.household_id == household.id)
+                                 .order_by(WatchEntry.start_date.desc())).all()
+    return {"status": status(household, today), "today": today, "watch_entries": entries,
+            "orders": orders_for(household.id, who),
+            "procedures": [procedure_view(p) for p in procedures_for(household.id, who)],
+            "grounds": grounds(), "routes": MANUAL_ROUTES, "route_labels": ROUTE_LABELS,
+            "watch_reason_labels": WATCH_REASON_LABELS, "can_write": gate.can("lists.write", who)
+            and who.role != Role.household}
