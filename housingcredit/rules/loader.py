@@ -22,9 +22,11 @@ from .. import clock
 
 BEHAVIOUR_TIERS = ("mild", "moderate", "severe")  # mildest first: the order "not milder" is judged by
 HOUSEHOLD_TIERS = ("good",) + BEHAVIOUR_TIERS
-LISTS = ("watch", "punishment")
+LISTS = ("watch", "punishment")  # the watch entry's measures; the listing's (joint-punishment list) measures
+# The businesses a credit check is asked about (SPEC §8); a measure names the ones it restricts.
+BUSINESSES = ("application", "allocation", "renewal", "swap", "subsidy", "exit", "other")
 _TOP_LEVEL = {"effective", "name", "title_zh", "title_en", "base_score", "tiers", "catalogue", "watch", "procedure",
-              "rectification", "objection", "repair", "entry", "sources", "measures", "local"}
+              "rectification", "objection", "repair", "entry", "sources", "measures", "local", "disclosure"}
 _REGION = re.compile(r"^\d{6}$")
 
 
@@ -50,6 +52,10 @@ class Behaviour:
     min_publicity_months: int | None = None  # for repair (LN 第十一条), from the version's repair section
     recordable: bool = True  # False only for a pure parent such as HB11
 
+    def counts_through(self, determined: date) -> date:
+        """The last day of the use period of a record determined on D: `D + use_months` (SPEC §3 periods)."""
+        return clock.add_months(determined, self.use_months)
+
 
 @dataclass(frozen=True)
 class TierBand:
@@ -74,6 +80,7 @@ class Item:
     title_zh: str
     title_en: str
     years: int | None = None
+    restricts: tuple[str, ...] = ()  # for a measure: the businesses it restricts (SPEC §8)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,31 @@ class ProcedureRules:
     publicity_working_days: int
     listing_years: int
     clauses: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """A route that opens a joint-punishment procedure (HB 六) and the clause it stands on."""
+
+    code: str
+    clause: str
+
+
+@dataclass(frozen=True)
+class ApplicationBan:
+    """The ban on new applications after a listing (住房城乡建设部令第11号): `measure` from L through L + years."""
+
+    measure: str
+    years: int
+    clause: str
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """Which behaviour tiers are disclosed (公开); the others are collected only (MOHURD 2(2))."""
+
+    tiers: tuple[str, ...]
+    clause: str
 
 
 @dataclass(frozen=True)
@@ -144,6 +176,9 @@ class RuleVersion:
     measures_by_tier: Mapping[str, tuple[str, ...]]
     measures_by_list: Mapping[str, tuple[str, ...]]
     clauses: Mapping[str, str] = field(default_factory=dict)
+    procedure_routes: Mapping[str, RouteRule] = field(default_factory=dict)
+    application_ban: ApplicationBan | None = None
+    disclosure: DisclosureRules = DisclosureRules(tiers=("moderate", "severe"), clause="MOHURD 2(2)")
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def behaviour(self, code: str, region_code: str | None = None) -> Behaviour:
@@ -186,7 +221,32 @@ class RuleVersion:
         return tuple(self.measures[c] for c in self.measures_by_tier.get(tier, ()))
 
     def measures_for_list(self, list_name: str) -> tuple[Item, ...]:
-        return tuple(self.measures[c] for c in self.measures_by_list.get(list_name, ()))
+        """The measures of a list. For "punishment" the listing's measures followed by the application ban, which
+        is also in force on every day of the listing (the engine gives the ban its own, longer term)."""
+        items = tuple(self.measures[c] for c in self.measures_by_list.get(list_name, ()))
+        if list_name == "punishment" and self.application_ban is not None:
+            items += (self.measures[self.application_ban.measure],)
+        return items
+
+    def listing_measures(self) -> tuple[Item, ...]:
+        """The listing's own measures, from L through the listing's last day (SPEC §8), without the ban."""
+        return tuple(self.measures[c] for c in self.measures_by_list.get("punishment", ()))
+
+    def list_only_measures(self) -> frozenset[str]:
+        """Measures that follow only from a listing, never from a tier: the listing's and the application ban."""
+        codes = set(self.measures_by_list.get("punishment", ()))
+        if self.application_ban is not None:
+            codes.add(self.application_ban.measure)
+        return frozenset(codes)
+
+    def is_disclosed(self, tier: str | None) -> bool:
+        """Whether records of this behaviour tier are disclosed; mild ones are collected only (MOHURD 2(2))."""
+        return tier in self.disclosure.tiers
+
+    def route_clause(self, route: str, default: str = "HB 六") -> str:
+        """The clause a procedure route stands on (rules data), or `default` for an unknown route."""
+        found = self.procedure_routes.get(route)
+        return found.clause if found else default
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,7 +323,7 @@ class _Reader:
         out["clauses"] = clauses
         return out
 
-    def items(self, data: Any, section: str) -> tuple[Item, ...]:
+    def items(self, data: Any, section: str, businesses: bool = False) -> tuple[Item, ...]:
         if not isinstance(data, list):
             self.fail(section, "must be a list")
         seen, out = set(), []
@@ -274,10 +334,17 @@ class _Reader:
             if code in seen:
                 self.fail(where, "duplicate code")
             seen.add(code)
+            restricts = ()
+            if businesses:
+                restricts = self.get(entry, "restricts", where, list, required=False, default=[])
+                unknown = [b for b in restricts if b not in BUSINESSES]
+                if unknown:
+                    self.fail(where, f"restricts unknown business(es) {unknown!r}: one of {', '.join(BUSINESSES)}")
+                restricts = tuple(restricts)
             out.append(Item(code=code, clause=self.get(entry, "clause", where, str),
                             title_zh=self.get(entry, "title_zh", where, str),
                             title_en=self.get(entry, "title_en", where, str),
-                            years=self.get(entry, "years", where, int, required=False)))
+                            years=self.get(entry, "years", where, int, required=False), restricts=restricts))
         return tuple(out)
 
 
@@ -301,7 +368,7 @@ def _parse_version(path: Path) -> RuleVersion:
     repair = RepairRules(**_parse_repair(r, data.get("repair")))
     provincial = _parse_catalogue(r, r.get(data, "catalogue", "file", list), name, tiers, repair)
     local = _parse_local(r, data.get("local") or {}, name, tiers, repair, provincial)
-    measures, by_tier, by_list = _parse_measures(r, r.get(data, "measures", "file", dict))
+    measures, by_tier, by_list, ban = _parse_measures(r, r.get(data, "measures", "file", dict))
     return RuleVersion(
         name=name, effective=effective, path=str(path),
         title_zh=r.get(data, "title_zh", "file", str, required=False, default=name),
@@ -317,7 +384,26 @@ def _parse_version(path: Path) -> RuleVersion:
         sources=r.items(data.get("sources"), "sources"),
         measures=measures, measures_by_tier=by_tier, measures_by_list=by_list,
         clauses={"base_score": base["clauses"]["base_score"]},
+        procedure_routes=_parse_routes(r, data.get("procedure")), application_ban=ban,
+        disclosure=_parse_disclosure(r, data.get("disclosure")),
     )
+
+
+def _parse_routes(r: _Reader, data: Any) -> dict[str, RouteRule]:
+    routes = r.get(data, "routes", "procedure", dict)
+    return {str(code): RouteRule(code=str(code), clause=r.get(entry, "clause", f"procedure.routes.{code}", str))
+            for code, entry in routes.items()}
+
+
+def _parse_disclosure(r: _Reader, data: Any) -> DisclosureRules:
+    block = r.get({"disclosure": data}, "disclosure", "file", dict)
+    tiers = r.get(block, "tiers", "disclosure", list)
+    for t in tiers:
+        if t not in BEHAVIOUR_TIERS:
+            r.fail("disclosure.tiers", f"must be behaviour tiers ({', '.join(BEHAVIOUR_TIERS)}), got {t!r}")
+    if "mild" in tiers:  # MOHURD 2(2): mild items are collected only, never disclosed
+        r.fail("disclosure.tiers", "mild items are collected only and never disclosed (MOHURD 2(2))")
+    return DisclosureRules(tiers=tuple(tiers), clause=r.get(block, "clause", "disclosure", str))
 
 
 def _parse_tiers(r: _Reader, data: dict, base_score: int) -> dict[str, TierBand]:
@@ -436,7 +522,7 @@ def _parse_local(r: _Reader, data: Any, version: str, tiers, repair: RepairRules
 
 
 def _parse_measures(r: _Reader, data: dict):
-    items = {m.code: m for m in r.items(data.get("items"), "measures.items")}
+    items = {m.code: m for m in r.items(data.get("items"), "measures.items", businesses=True)}
 
     def codes(section: str, allowed: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
         block = r.get(data, section, "measures", dict)
@@ -453,7 +539,25 @@ def _parse_measures(r: _Reader, data: dict):
             out[key] = tuple(listed)
         return out
 
-    return items, codes("tiers", BEHAVIOUR_TIERS), codes("lists", LISTS)
+    by_tier, by_list = codes("tiers", BEHAVIOUR_TIERS), codes("lists", LISTS)
+    ban = None
+    block = r.get(data, "application_ban", "measures", dict, required=False)
+    if block is not None:
+        where = "measures.application_ban"
+        measure = r.get(block, "measure", where, str)
+        if measure not in items:
+            r.fail(where, f"unknown measure {measure!r}")
+        entry = r.get(block, "years", where, dict)
+        ban = ApplicationBan(measure=measure, years=r.get(entry, "value", f"{where}.years", int),
+                             clause=r.get(entry, "clause", f"{where}.years", str))
+    # The heavy measures follow only from a listing that went through its procedure, never from a tier (SPEC §8).
+    list_only = set(by_list.get("punishment", ())) | ({ban.measure} if ban else set())
+    for tier, listed in by_tier.items():
+        granted = sorted(set(listed) & list_only)
+        if granted:
+            r.fail(f"measures.tiers.{tier}", f"grants list-only measure(s) {', '.join(granted)}: they follow only "
+                                             f"from a listing (SPEC §8)")
+    return items, by_tier, by_list, ban
 
 
 def load_rules(directory: Path | str | None = None, draft: Path | str | None = None) -> RuleBook:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Hashable, Iterable
 
-from ..clock import add_months
 from ..rules.loader import RuleBook
 
 
@@ -80,7 +79,7 @@ def compute_credit(records: Iterable[RecordFact], rules: RuleBook, as_of: date) 
         if not standing(r, as_of):
             continue
         b = rules.behaviour_on(r.code, r.region_code, r.determined)
-        through = add_months(r.determined, b.use_months)
+        through = b.counts_through(r.determined)
         if as_of > through:
             continue
         items.append(CountingItem(record_id=r.id, code=b.code, title_zh=b.title_zh, title_en=b.title_en,

@@ -31,7 +31,7 @@ def test_hb_six_credit_check_answers_tier_lists_measures_and_logs(app, clock, ap
     assert (body["found"], body["score"], body["tier"]) == (True, 85, "moderate")
     assert body["watch"] == {"start_date": "2026-06-01", "until_date": "2027-06-01"}
     codes = {m["code"]: m for m in body["measures"]}
-    assert {"written_warning", "watch_list", "quarterly_inspection", "no_swap_or_upgrade"} <= set(codes)
+    assert {"written_warning", "quarterly_inspection", "no_swap_or_upgrade"} <= set(codes)  # SPEC §8
     assert codes["written_warning"]["clause"] == "HB 六 (发出警示)"
     assert sorted(codes["written_warning"]["basis"]) == ["tier", "watch"]
     assert body["suspended"] is False and not any(m["suspended"] for m in body["measures"])

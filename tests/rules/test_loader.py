@@ -70,7 +70,9 @@ def test_default_sections_carry_their_clauses():
     assert [g.clause for g in version.rectification] == ["HB 六(一)", "HB 六(二)", "HB 六(三)", "HB 六(四)"]
     assert len(version.sources) == 5
     assert version.repair.min_publicity_months == {"mild": 0, "moderate": 3, "severe": 12}
-    assert "watch_list" in [m.code for m in version.measures_for_tier("moderate")]
+    # SPEC §8: the watch list itself is not a measure
+    assert [m.code for m in version.measures_for_tier("moderate")] == ["written_warning", "quarterly_inspection",
+                                                                      "no_swap_or_upgrade"]
     assert version.measures_for_list("punishment")
 
 
