@@ -19,15 +19,28 @@ jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 
 @audit_cli.command("verify")
 def audit_verify():
-    """Check the hash chain; report the first altered or missing entry."""
+    """Check the keyed hash chain and hold it against the newest signed checkpoint; report the first altered,
+    missing or reordered entry, or a truncated tail."""
     from .audit import service
     result = service.verify()
     if result.ok:
-        click.echo(f"audit trail intact: {result.checked} entries")
+        cp = result.checkpoint
+        against = (f"; matches the checkpoint of {cp['at']} ({cp['count']} entries up to entry {cp['last_id']})"
+                   if cp else "; no checkpoint yet (run `flask audit checkpoint`)")
+        click.echo(f"audit trail intact: {result.checked} entries{against}")
         return
-    click.echo(f"audit trail BROKEN at entry {result.first_bad_id}: {result.problem} "
-               f"({result.checked} entries verified before it)")
+    where = f" at entry {result.first_bad_id}" if result.first_bad_id is not None else ""
+    click.echo(f"audit trail BROKEN{where}: {result.problem} ({result.checked} entries verified before it)")
     sys.exit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint():
+    """Sign the chain's head and append it to the checkpoint file (outside the database)."""
+    from .audit import service
+    cp = service.checkpoint()
+    click.echo(f"audit checkpoint: {cp['count']} entries up to entry {cp['last_id']} ({cp['last_hash'][:12]}) "
+               f"at {cp['at']}")
 
 
 @users_cli.command("create")

@@ -46,6 +46,7 @@ def test_production_refuses_to_start_without_a_secret_key(app, monkeypatch):
 def test_production_starts_with_a_secret_key_and_secure_cookies(app, monkeypatch):
     monkeypatch.setenv("HOUSINGCREDIT_ENV_NAME", "production")
     monkeypatch.setenv("HOUSINGCREDIT_SECRET_KEY", "a-real-secret-from-the-environment-0123456789")
+    monkeypatch.setenv("HOUSINGCREDIT_AUDIT_KEY", "a-real-audit-key-from-the-environment-0123")
     prod = create_app({"SQLALCHEMY_DATABASE_URI": _config()["SQLALCHEMY_DATABASE_URI"]})
     assert prod.config["SECRET_KEY"] == "a-real-secret-from-the-environment-0123456789"
     assert prod.config["SESSION_COOKIE_SECURE"] and prod.config["REMEMBER_COOKIE_SECURE"]
@@ -144,6 +145,7 @@ def test_session_cookie_is_httponly_and_lax(app, client):
 
 def test_session_cookie_is_secure_in_production(app, monkeypatch):
     monkeypatch.setenv("HOUSINGCREDIT_ENV_NAME", "production")
+    monkeypatch.setenv("HOUSINGCREDIT_AUDIT_KEY", "a-real-audit-key-from-the-environment-0123")
     prod = create_app(_config(SECRET_KEY="production-secret-0123456789abcdef"))
     from tests.strict_client import StrictClient
     prod.test_client_class = StrictClient

@@ -2,6 +2,7 @@
 logged, and `flask audit verify` finds the first altered or missing entry of the hash chain."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -59,14 +60,40 @@ def test_design_6_an_unchanged_edit_writes_no_entry(app):
 
 
 def test_design_6_entry_lives_in_the_write_transaction(app):
-    """Roll the use case back after the service wrote (and audited): neither the archive nor the entry stays."""
+    """Roll the use case back after the service wrote (and audited): neither the archive nor the entry stays.
+    The entry is staged in the session until the commit (issue: no lock from the first append to the commit)."""
     caseworker = make_user("caseworker", "420100")
     start = len(_entries())
     archives.create_household(_data(), caseworker)
-    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == start + 1  # flushed, same transaction
+    assert [e.action for e in audit.staged()] == ["household.create"]
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == start  # staged, not yet in the table
     db.session.rollback()
+    assert audit.staged() == []
+    db.session.commit()
     assert len(_entries()) == start
     assert db.session.scalar(sa.select(sa.func.count(Household.id))) == 0
+
+
+def test_audit_staged_entry_is_written_by_the_commit_with_its_id(app):
+    caseworker = make_user("caseworker", "420100")
+    start = len(_entries())
+    archives.create_household(_data(), caseworker)
+    entry = audit.staged()[0]
+    assert entry.id is None
+    db.session.commit()
+    assert entry.id == start + 1
+    assert [e.action for e in _entries()[start:]] == ["household.create"]
+
+
+def test_audit_append_now_gives_the_id_before_the_commit(app):
+    caseworker = make_user("caseworker", "420100")
+    start = len(_entries())
+    entry = audit.record("household.read", "household", 7, region_code="420102", actor=caseworker)
+    audit.append_now()
+    assert entry.id == start + 1
+    assert audit.staged() == []
+    db.session.commit()
+    assert _entries()[-1].id == start + 1
 
 
 @pytest.mark.parametrize("bad", [
@@ -135,28 +162,63 @@ def test_design_6_audit_verify_passes_on_an_intact_chain(runner, chain):
 
 def test_design_6_audit_verify_reports_the_first_altered_entry(runner, chain):
     target = chain[2]
-    db.session.execute(sa.text("UPDATE audit_entries SET actor_label = 'someone else' WHERE id = :id"),
-                       {"id": target.id})
-    db.session.commit()
+    _tamper("UPDATE audit_entries SET actor_label = 'someone else' WHERE id = :id", {"id": target.id})
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"BROKEN at entry {target.id}: altered" in result.output
     assert audit.verify().first_bad_id == target.id
 
 
-def test_design_6_audit_verify_catches_an_altered_entry_even_when_its_hash_is_recomputed(runner, chain):
-    target = chain[1]
-    db.session.execute(sa.text("UPDATE audit_entries SET hash = :h WHERE id = :id"), {"h": "f" * 64, "id": target.id})
+def _tamper(sql: str, params: dict | None = None) -> None:
+    """Write to the audit table behind the application's back, as someone with database access could (on
+    PostgreSQL the table owner first disables the append-only trigger)."""
+    from tests.conftest import is_postgres
+    if is_postgres():
+        db.session.execute(sa.text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
+    db.session.execute(sa.text(sql), params or {})
+    if is_postgres():
+        db.session.execute(sa.text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only"))
     db.session.commit()
+    db.session.expire_all()
+
+
+def _recompute_chain_from(target_id: int, digest) -> None:
+    """Rewrite the chain from `target_id` on with `digest(prev_hash, fields)` — what a forger without the key
+    can do: plain SHA-256 (the old, unkeyed chain) or an HMAC with a key of their own."""
+    entries = _entries()
+    prev = next((e.hash for e in entries if e.id == target_id - 1), audit.GENESIS)
+    for e in entries:
+        if e.id < target_id:
+            continue
+        new_hash = digest(prev, audit._fields(e))
+        _tamper("UPDATE audit_entries SET prev_hash = :p, hash = :h WHERE id = :id",
+                {"p": prev, "h": new_hash, "id": e.id})
+        prev = new_hash
+
+
+@pytest.mark.parametrize("forger", ["plain-sha256", "wrong-key"])
+def test_audit_rewritten_row_with_recomputed_chain_is_reported(runner, chain, forger):
+    """Issue item 4: change an entry and really recompute its hash and every later link — without AUDIT_KEY the
+    recomputed hashes cannot match, so the first rewritten entry is reported."""
+    import hashlib
+    import hmac
+    target = chain[1]
+    _tamper("UPDATE audit_entries SET actor_label = 'someone else' WHERE id = :id", {"id": target.id})
+    if forger == "plain-sha256":
+        _recompute_chain_from(target.id, audit._legacy_digest)
+    else:
+        _recompute_chain_from(target.id, lambda prev, fields: hmac.new(
+            b"not-the-key", audit._body(prev, fields), hashlib.sha256).hexdigest())
+    rewritten = _entries()
+    assert all(b.prev_hash == a.hash for a, b in zip(rewritten, rewritten[1:]))  # the links are consistent
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
-    assert f"BROKEN at entry {target.id}" in result.output
+    assert f"BROKEN at entry {target.id}: altered" in result.output
 
 
 def test_design_6_audit_verify_reports_a_deleted_entry_as_missing(runner, chain):
     target_id = chain[2].id
-    db.session.execute(sa.text("DELETE FROM audit_entries WHERE id = :id"), {"id": target_id})
-    db.session.commit()
+    _tamper("DELETE FROM audit_entries WHERE id = :id", {"id": target_id})
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"BROKEN at entry {target_id}: missing" in result.output
@@ -164,9 +226,8 @@ def test_design_6_audit_verify_reports_a_deleted_entry_as_missing(runner, chain)
 
 def test_design_6_audit_verify_reports_a_changed_before_after(runner, chain):
     created = next(e for e in chain if e.action == "household.create")
-    db.session.execute(sa.update(AuditEntry).where(AuditEntry.id == created.id)
-                       .values(after={**created.after, "address": "伪造"}))
-    db.session.commit()
+    _tamper("UPDATE audit_entries SET after = :a WHERE id = :id",
+            {"a": json.dumps({**created.after, "address": "伪造"}, ensure_ascii=False), "id": created.id})
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"BROKEN at entry {created.id}: altered" in result.output
