@@ -28,7 +28,9 @@ def is_postgres() -> bool:
 
 def _config(**extra) -> dict:
     cfg = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url(), "SECRET_KEY": "test-secret",
-           "EVIDENCE_DIR": os.path.join(_TMP, "evidence"), "RATELIMIT_ENABLED": True,
+           "EVIDENCE_DIR": os.path.join(_TMP, "evidence"),
+           "AUDIT_CHECKPOINT_FILE": os.path.join(_TMP, "audit-checkpoints.jsonl"),
+           "RATELIMIT_ENABLED": True,
            "SERVER_NAME": None}
     cfg.update(extra)
     return cfg
@@ -65,8 +67,9 @@ def clock():
 
 
 @pytest.fixture
-def app(_migrated, clock):
-    app = create_app(_config())
+def app(_migrated, clock, tmp_path):
+    # signed audit checkpoints per test: the tables are emptied after every test, the checkpoints with them
+    app = create_app(_config(AUDIT_CHECKPOINT_FILE=str(tmp_path / "audit-checkpoints.jsonl")))
     app.extensions["clock"] = clock
     app.test_client_class = StrictClient
     limiter.reset()
