@@ -12,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from .db import Base
+from .errors import ErrorSchema
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -19,7 +20,14 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-api = Api()
+
+
+class _Api(Api):
+    # Error answers are documented as errors.py writes them (string `code`, `message`, `errors`, `detail`).
+    ERROR_SCHEMA = ErrorSchema
+
+
+api = _Api()
 
 
 def select_locale() -> str:
