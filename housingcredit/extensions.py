@@ -83,3 +83,7 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     auth.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    from .apidocs import ErrorAnswersPlugin
+    plugin = ErrorAnswersPlugin()
+    plugin.init_spec(api.spec)
+    api.spec.plugins.append(plugin)  # before the API blueprints register their operations (create_app)
