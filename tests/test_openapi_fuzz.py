@@ -43,7 +43,7 @@ def fuzz_data(app, clock):
     db.session.commit()
     lists.open_procedure(first.id, "court_judgment", "（2026）鄂0102民初1号", ("判决书.pdf", PDF), caseworker)
     db.session.commit()
-    return {"supervisor": _token(supervisor), "caseworker": _token(caseworker)}
+    return {"supervisor": _token(supervisor), "caseworker": _token(caseworker), "id_number": first.head.id_number}
 
 
 def _checks():
@@ -66,8 +66,8 @@ def _per_request_context(app):
 EXISTING = {"household_id": 1, "record_id": 1, "order_id": 1, "procedure_id": 1}
 
 
-def _run(operation, mode, token, checks, path_parameters=None, answered=None) -> None:
-    strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
+def _run(operation, mode, token, checks, path_parameters=None, answered=None, query=None) -> None:
+    strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters, query=query)
 
     @given(case=strategy)
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
@@ -91,17 +91,22 @@ def test_hardening_openapi_every_operation_answers_as_documented(app, fuzz_data)
     for role in ("supervisor", "caseworker"):
         for operation in operations:
             names = [p.name for p in operation.path_parameters]
-            runs = [("positive", GenerationMode.POSITIVE, None), ("negative", GenerationMode.NEGATIVE, None)]
+            runs = [("positive", GenerationMode.POSITIVE, None, None),
+                    ("negative", GenerationMode.NEGATIVE, None, None)]
             if names:
-                runs.append(("positive, existing ids", GenerationMode.POSITIVE, {n: EXISTING[n] for n in names}))
-            for label, mode, path_parameters in runs:
+                runs.append(("positive, existing ids", GenerationMode.POSITIVE, {n: EXISTING[n] for n in names},
+                             None))
+            if any(p.name == "id_number" for p in operation.query):
+                runs.append(("positive, existing ID number", GenerationMode.POSITIVE, None,
+                             {"id_number": fuzz_data["id_number"]}))
+            for label, mode, path_parameters, query in runs:
                 try:
-                    _run(operation, mode, fuzz_data[role], checks, path_parameters, succeeded)
+                    _run(operation, mode, fuzz_data[role], checks, path_parameters, succeeded, query)
                 except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 — collect every failure, report all
                     failures.append(f"[{role}, {label}] {operation.label}: {str(exc)[:1500]}")
+    assert not failures, f"{len(failures)} failing runs:\n\n" + "\n\n".join(failures)
     # Not vacuous: every read answered 200 to some generated request (writes need data random bytes rarely make).
     assert {o.label for o in operations if o.method.upper() == "GET"} - succeeded == set()
-    assert not failures, f"{len(failures)} failing runs:\n\n" + "\n\n".join(failures)
 
 
 def _operations(client) -> list[tuple[str, str, dict]]:
