@@ -8,10 +8,36 @@ cd "$(dirname "$0")"
 ROOT="$PWD"
 VENV="$ROOT/.venv"
 STAMP="$VENV/.housingcredit-installed"
+# apt and pip detail goes here; the terminal gets one line per step, and the log's tail when a step fails.
+LOG="$ROOT/instance/install.log"
+# libatomic1: the Node.js driver bundled with Playwright (browser tests) needs it; a fresh Debian 12 lacks it.
 DEBIAN_PACKAGES=(python3 python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei
-                 poppler-utils chromium)
+                 poppler-utils chromium libatomic1)
 
 say() { printf '==> %s\n' "$*" >&2; }
+
+start_log() {
+    mkdir -p "$(dirname "$LOG")"
+    printf '%s ./manage.sh %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$*" > "$LOG"
+}
+
+show_log_tail() {
+    say "the last lines of $LOG:"
+    tail -n 40 "$LOG" | sed 's/^/    /' >&2
+}
+
+# logged STEP COMMAND...: run the command with its output in the log; on failure show the log's tail and stop.
+logged() {
+    local step="$1" rc=0
+    shift
+    printf '\n$ %s\n' "$*" >> "$LOG"
+    "$@" >> "$LOG" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        say "FAILED: $step (exit status $rc)"
+        show_log_tail
+        exit "$rc"
+    fi
+}
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then
@@ -19,7 +45,7 @@ as_root() {
     elif command -v sudo >/dev/null 2>&1; then
         sudo "$@"
     else
-        say "need root to run: $*"
+        echo "need root (or sudo) to run: $*"
         return 1
     fi
 }
@@ -33,36 +59,42 @@ install_debian_packages() {
         fi
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    say "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    say "installing Debian packages ${missing[*]} … (log: $LOG)"
+    logged "apt-get update" as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    logged "apt-get install ${missing[*]}" as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
 install_python() {
     local want
     want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
     if [ ! -x "$VENV/bin/python" ]; then
-        say "creating $VENV"
-        python3 -m venv "$VENV"
+        say "creating the virtual environment $VENV … (log: $LOG)"
+        logged "python3 -m venv $VENV" python3 -m venv "$VENV"
     fi
     if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-        say "installing Python dependencies (pip install -e '.[test]')"
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+        say "installing Python dependencies (pip install -e '.[test]') … (log: $LOG)"
+        logged "pip install -e '.[test]'" "$VENV/bin/python" -m pip install --disable-pip-version-check \
+            --progress-bar off -e '.[test]'
         echo "$want" > "$STAMP"
     fi
 }
 
 compile_translations() {
     if [ -d translations ] && [ -n "$(find translations -name '*.po' -print -quit)" ]; then
+        say "compiling translations … (log: $LOG)"
         # The app also compiles a stale catalogue at start-up, and tests/test_i18n.py fails on a bad one:
         # a catalogue error is reported here but does not stop the command.
-        "$VENV/bin/pybabel" -q compile -d translations \
-            || say "warning: translations did not compile (see above); fix translations/*/LC_MESSAGES/*.po"
+        printf '\n$ pybabel compile -d translations\n' >> "$LOG"
+        if ! "$VENV/bin/pybabel" compile -d translations >> "$LOG" 2>&1; then
+            say "warning: translations did not compile; fix translations/*/LC_MESSAGES/*.po"
+            show_log_tail
+        fi
     fi
 }
 
 install() {
+    start_log "$@"
     install_debian_packages
     install_python
     compile_translations
@@ -73,7 +105,7 @@ export FLASK_APP=wsgi:app
 case "${1:-}" in
     serve)
         shift
-        install
+        install serve
         say "migrating the database"
         "$VENV/bin/flask" db upgrade
         "$VENV/bin/flask" demo load --if-empty --households 2000
@@ -84,7 +116,7 @@ case "${1:-}" in
         ;;
     test)
         shift
-        install
+        install test
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)

@@ -5,6 +5,7 @@ OPENAPI_SWAGGER_UI_URL, which points here.
 """
 from __future__ import annotations
 
+from apispec import BasePlugin
 from flask import Blueprint, send_from_directory
 from werkzeug.exceptions import NotFound
 
@@ -22,3 +23,22 @@ def asset(filename: str):
         raise NotFound()
     from swagger_ui_bundle import swagger_ui_path
     return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
+
+
+class ErrorAnswersPlugin(BasePlugin):
+    """Every error answer documented as what errors.py sends (the `Error` schema, DESIGN rule 7).
+
+    An operation behind a bearer token documents its 401 (without a token, reads and writes alike answer 401), and
+    an error response documented only by a description gets the `Error` body.
+    """
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            if operation.get("security") and not ({401, "401"} & set(responses)):
+                responses["401"] = "UNAUTHORIZED"  # flask-smorest's component: the Error body
+            for code, response in responses.items():
+                if str(code)[:1] in ("4", "5") and isinstance(response, dict) and "content" not in response:
+                    response["content"] = {"application/json": {"schema": "Error"}}

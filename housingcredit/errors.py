@@ -5,9 +5,29 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ErrorSchema(Schema):
+    """The JSON body of every error answer of /api/v1, as the handlers below write it (OpenAPI `Error`).
+
+    flask-smorest's default documents `code` as an integer and a `status` field; the body really carries a
+    string code, a translated message, and per-field messages on validation errors.
+    """
+    code = fields.String(required=True, metadata={
+        "description": "What went wrong, as a stable word: `invalid` (422, see `errors`), `bad_request`, "
+                       "`unauthorized`, `forbidden`, `not_found`, `conflict`, `method_not_allowed`, "
+                       "`request_entity_too_large`, `too_many_requests`, `server_error`, …",
+        "example": "invalid"})
+    message = fields.String(required=True, metadata={"description": "Translated message for people "
+                                                                    "(Accept-Language / ?lang=)."})
+    errors = fields.Dict(keys=fields.String(), metadata={
+        "description": "Per field, its translated messages; nested like the input for members "
+                       "(`{\"members\": {\"0\": {\"id_number\": [\"…\"]}}}`); `_schema` for the body as a whole."})
+    detail = fields.String(metadata={"description": "More about a 400/409/422 that has no field errors."})
 
 
 class DomainError(Exception):

@@ -12,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from .db import Base
+from .errors import ErrorSchema
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -19,7 +20,14 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-api = Api()
+
+
+class _Api(Api):
+    # Error answers are documented as errors.py writes them (string `code`, `message`, `errors`, `detail`).
+    ERROR_SCHEMA = ErrorSchema
+
+
+api = _Api()
 
 
 def select_locale() -> str:
@@ -75,3 +83,7 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     auth.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    from .apidocs import ErrorAnswersPlugin
+    plugin = ErrorAnswersPlugin()
+    plugin.init_spec(api.spec)
+    api.spec.plugins.append(plugin)  # before the API blueprints register their operations (create_app)

@@ -9,6 +9,32 @@ from ..disclosure.masking import mask_id_number, mask_name
 from .models import ProtectionCategory, Relation
 
 
+class Money(fields.Decimal):
+    """Yuan with two decimal places, sent and answered as a decimal string ("2350.00"); JSON numbers are accepted.
+
+    Documented as what it is on the wire (a string; a pattern that holds exactly the amounts from 0 to
+    `max_yuan`) with its limits as numbers, so a client generator builds valid requests.
+    """
+
+    def __init__(self, *, max_yuan: int, **kw):
+        digits = len(str(max_yuan)) - 1  # 10**9 -> up to 9 digits before the point, or exactly 10**9
+        metadata = {"type": "string", "format": "decimal", "example": "2350.00",
+                    "pattern": rf"^(\d{{1,{digits}}}(\.\d{{1,2}})?|{max_yuan}(\.0{{1,2}})?)$",
+                    "minimum": 0, "maximum": max_yuan,
+                    "description": f"yuan, a decimal string with at most 2 places, 0 to {max_yuan}"}
+        metadata.update(kw.pop("metadata", {}))
+        super().__init__(places=2, as_string=True, validate=validate.Range(min=0, max=max_yuan), metadata=metadata,
+                         **kw)
+
+
+class MoneyOut(fields.Decimal):
+    """An amount in yuan as answered: a decimal string with two places ("2350.00")."""
+
+    def __init__(self, **kw):
+        super().__init__(places=2, as_string=True, metadata={"type": "string", "format": "decimal",
+                                                             "example": "2350.00"}, **kw)
+
+
 class MemberIn(Schema):
     id = fields.Integer(load_default=None)
     name = fields.String(required=True, validate=validate.Length(min=1, max=40))
@@ -22,10 +48,8 @@ class HouseholdIn(Schema):
     hukou = fields.String(load_default="", validate=validate.Length(max=100))
     marital_status = fields.String(load_default="", validate=validate.Length(max=20))
     housing_status = fields.String(load_default="", validate=validate.Length(max=200))
-    income_yuan = fields.Decimal(load_default=None, allow_none=True, places=2,
-                                 validate=validate.Range(min=0, max=10**9))
-    assets_yuan = fields.Decimal(load_default=None, allow_none=True, places=2,
-                                 validate=validate.Range(min=0, max=10**11))
+    income_yuan = Money(max_yuan=10**9, load_default=None, allow_none=True)
+    assets_yuan = Money(max_yuan=10**11, load_default=None, allow_none=True)
     protection_category = fields.Enum(ProtectionCategory, required=True)
     protection_mode = fields.String(load_default="", validate=validate.Length(max=40))
     protection_group = fields.String(load_default="", validate=validate.Length(max=40))
@@ -56,8 +80,8 @@ class HouseholdOut(Schema):
     hukou = fields.String()
     marital_status = fields.String()
     housing_status = fields.String()
-    income_yuan = fields.Decimal(as_string=True, allow_none=True)
-    assets_yuan = fields.Decimal(as_string=True, allow_none=True)
+    income_yuan = MoneyOut(allow_none=True)
+    assets_yuan = MoneyOut(allow_none=True)
     protection_category = fields.Function(lambda h: h.protection_category.value)
     protection_mode = fields.String()
     protection_group = fields.String()
