@@ -164,10 +164,11 @@ def evidence(evidence_id: int):
 @login_required
 def review_queue():
     who = gate.user()
-    records = service.review_queue(who)
+    queue = service.review_queue(who, after=request.args.get("after"))
+    records = queue["items"]
     households = {h.id: h for h in db.session.query(Household).filter(
         Household.id.in_({r.household_id for r in records}))} if records else {}
-    return render_template("records/review.html", records=records, households=households, who=who,
+    return render_template("records/review.html", records=records, queue=queue, households=households, who=who,
                            behaviour=_behaviour, title_of=title_of, tier_label=tier_label)
 
 
@@ -175,7 +176,8 @@ def review_queue():
 @login_required
 def overview():
     who = gate.user()
-    return render_template("records/overview.html", data=service.overview(who), behaviour=_behaviour,
+    after = request.args.get("after", type=int)
+    return render_template("records/overview.html", data=service.overview(who, after=after), behaviour=_behaviour,
                            title_of=title_of)
 
 
