@@ -49,11 +49,13 @@ class Households(MethodView):
     @blp.arguments(HouseholdSearchArgs, location="query", as_kwargs=True)
     @blp.response(200, HouseholdPage)
     @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
-    def get(self, q: str, page: int):
-        """Search archives in the caller's region (ID numbers masked)."""
+    def get(self, q: str, page: int, after: int | None = None):
+        """Search archives in the caller's region (ID numbers masked); page on with `after` = `next`."""
         size = current_app.config["PAGE_SIZE"]
-        found = service.search(q, gate.user(), limit=size + 1, offset=(page - 1) * size)
-        return {"items": found[:size], "page": page, "page_size": size, "has_more": len(found) > size}
+        found = service.search(q, gate.user(), limit=size + 1, offset=(page - 1) * size, after=after)
+        more = len(found) > size
+        return {"items": found[:size], "page": page, "page_size": size, "has_more": more,
+                "next": found[size - 1].id if more else None}
 
     @blp.doc(security=BEARER, responses=_ERROR_RESPONSES,
              requestBody={"required": True, "content": {"application/json": {"schema": HouseholdIn}}})

@@ -46,13 +46,15 @@ def search():
     size = current_app.config["PAGE_SIZE"]
     error = None
     try:
-        hits = service.search(q, who, limit=size + 1, offset=(page - 1) * size)
+        hits = service.search(q, who, limit=size + 1, offset=(page - 1) * size,
+                              after=request.args.get("after", type=int))
     except InvalidInput as err:
         db.session.rollback()
         error = err.errors.get("q", [str(err.message)])[0] if err.errors else str(err.message)
         return render_template("archives/search.html", q=q, hits=[], page=1, has_next=False, error=error), 422
     return render_template("archives/search.html", q=q, hits=hits[:size], page=page,
-                           has_next=len(hits) > size, error=error)
+                           has_next=len(hits) > size, next_after=hits[size - 1].id if len(hits) > size else None,
+                           error=error)
 
 
 # ---- create and edit ---------------------------------------------------------------------------------------

@@ -253,3 +253,21 @@ def test_list_pages_statements_do_not_grow_with_rows(app, clock, client, login_a
     _grow(clock, staff, archive, 4)  # 3N rows
     large = measure()
     assert large == small  # the same statements whatever the number of rows
+
+
+def test_archive_search_pages_by_keyset_to_the_last_archive(app, client, api_client, login_as):
+    app.config["PAGE_SIZE"] = 2
+    caseworker = factories.make_user("caseworker", "420100")
+    made = [factories.make_household("420102", head_name=name).id for name in ("周一", "周二", "周三", "周四", "周五")]
+    api = api_client(caseworker)
+    seen, after = [], None
+    for _ in range(3):
+        body = api.get("/api/v1/households?q=周" + (f"&after={after}" if after else "")).get_json()
+        seen.extend(h["id"] for h in body["items"])
+        after = body["next"]
+    assert seen == made and after is None
+    login_as(caseworker)
+    page = client.get("/households?q=周").get_data(as_text=True)
+    link = re.search(r'href="(/households\?[^"]*after=\d+[^"]*)" rel="next"', page).group(1).replace("&amp;", "&")
+    second = client.get(link).get_data(as_text=True)
+    assert "周三" in second and "周四" in second and "周一" not in second
