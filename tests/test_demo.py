@@ -159,7 +159,7 @@ def test_demo_credit_history_wuhan_watch_list_and_review_queue(loaded):
     reviewer, caseworker = _user("reviewer"), _user("caseworker")
     watch = lists.watch_list({"status": "active"}, reviewer)["items"]
     assert watch and all(regions.covers("420100", e["region_code"]) for e in watch)
-    queue = records.review_queue(reviewer)
+    queue = records.review_queue(reviewer)["items"]
     assert queue and all(r.recorded_by_id == caseworker.id for r in queue)  # the reviewer may determine them all
     assert all(r.evidence for r in queue)
 

@@ -49,11 +49,13 @@ class Households(MethodView):
     @blp.arguments(HouseholdSearchArgs, location="query", as_kwargs=True)
     @blp.response(200, HouseholdPage)
     @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
-    def get(self, q: str, page: int):
-        """Search archives in the caller's region (ID numbers masked)."""
+    def get(self, q: str, page: int, after: int | None = None):
+        """Search archives in the caller's region (ID numbers masked); page on with `after` = `next`."""
         size = current_app.config["PAGE_SIZE"]
-        found = service.search(q, gate.user(), limit=size + 1, offset=(page - 1) * size)
-        return {"items": found[:size], "page": page, "page_size": size, "has_more": len(found) > size}
+        found = service.search(q, gate.user(), limit=size + 1, offset=(page - 1) * size, after=after)
+        more = len(found) > size
+        return {"items": found[:size], "page": page, "page_size": size, "has_more": more,
+                "next": found[size - 1].id if more else None}
 
     @blp.doc(security=BEARER, responses=_ERROR_RESPONSES,
              requestBody={"required": True, "content": {"application/json": {"schema": HouseholdIn}}})
@@ -99,9 +101,16 @@ class HouseholdHistory(MethodView):
     decorators = [bearer_required]
 
     @blp.response(200, HistoryEntryOut(many=True))
-    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
+    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES, parameters=[
+        {"in": "query", "name": "before", "schema": {"type": "integer", "minimum": 1},
+         "description": "the next page: the value of X-Next-Before (entries older than this id)"}])
     def get(self, household_id: int):
-        """The archive's changes, newest first, from the audit trail (who, when, before/after)."""
-        household = service.read_household(household_id, gate.user())  # gate + the staff read is logged
-        db.session.commit()
-        return audit.history(household.id)
+        """The archive's changes, newest first, from the audit trail (who, when, before/after); a page at a
+        time — header X-Next-Before, when present, asks for the older ones (every change is reachable)."""
+        before = request.args.get("before", type=int)
+        household_id = service.read_household(household_id, gate.user()).id  # gate + the staff read is logged
+        db.session.commit()  # before loading the page: a commit would expire the entries (one reload each)
+        size = current_app.config["PAGE_SIZE"]
+        entries = audit.history(household_id, limit=size + 1, before=before)
+        headers = {"X-Next-Before": str(entries[size - 1].id)} if len(entries) > size else {}
+        return entries[:size], 200, headers

@@ -123,6 +123,8 @@ class HouseholdSearchArgs(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=40),
                       metadata={"description": "archive number, head/member name prefix, or full ID number"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    after = fields.Integer(load_default=None, validate=validate.Range(min=1),
+                           metadata={"description": "the next page: `next` of the previous answer (keyset)"})
 
 
 class HouseholdPage(Schema):
@@ -130,6 +132,7 @@ class HouseholdPage(Schema):
     page = fields.Integer()
     page_size = fields.Integer()
     has_more = fields.Boolean()
+    next = fields.Integer(allow_none=True, metadata={"description": "pass as `after` for the next page"})
 
 
 class HistoryEntryOut(Schema):

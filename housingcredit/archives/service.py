@@ -139,8 +139,10 @@ def read_household(household_id: int, who: User) -> Household:
 _ID_LIKE = re.compile(r"^\d{6,17}[\dXx]?$")
 
 
-def search(query: str, who: User, limit: int = 50, offset: int = 0) -> list[Household]:
-    """Archive number, head/member name prefix, or ID number (full or prefix) — inside the user's region."""
+def search(query: str, who: User, limit: int = 50, offset: int = 0, after: int | None = None) -> list[Household]:
+    """Archive number, head/member name prefix, or ID number (full or prefix) — inside the user's region.
+
+    In id order; `after` (the last id shown) pages by keyset, so a deep page costs what the first does."""
     gate.require("archive.read", who)
     q = (query or "").strip()
     if len(q) > 40:
@@ -156,6 +158,8 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0) -> list[Hous
         else:
             ids = sa.select(Member.household_id).where(Member.name.startswith(q, autoescape=True))
             stmt = stmt.where(Household.id.in_(ids))
+    if after:
+        stmt, offset = stmt.where(Household.id > after), 0
     stmt = gate.scope_households(stmt, who).order_by(Household.id).limit(limit).offset(offset)
     return db.session.scalars(stmt.options(selectinload(Household.members))).all()
 

@@ -46,13 +46,15 @@ def search():
     size = current_app.config["PAGE_SIZE"]
     error = None
     try:
-        hits = service.search(q, who, limit=size + 1, offset=(page - 1) * size)
+        hits = service.search(q, who, limit=size + 1, offset=(page - 1) * size,
+                              after=request.args.get("after", type=int))
     except InvalidInput as err:
         db.session.rollback()
         error = err.errors.get("q", [str(err.message)])[0] if err.errors else str(err.message)
         return render_template("archives/search.html", q=q, hits=[], page=1, has_next=False, error=error), 422
     return render_template("archives/search.html", q=q, hits=hits[:size], page=page,
-                           has_next=len(hits) > size, error=error)
+                           has_next=len(hits) > size, next_after=hits[size - 1].id if len(hits) > size else None,
+                           error=error)
 
 
 # ---- create and edit ---------------------------------------------------------------------------------------
@@ -138,10 +140,18 @@ def activation_code(household_id: int):
 
 
 def _render_archive(household, own: bool):
-    changes = [_change(e) for e in audit.history(household.id)]
-    views = [e for e in audit.history(household.id, reads=True) if e.action == "household.read"]
+    """The archive page. The history is read into plain dicts first: the panels the page includes commit (their
+    reads are audited), and a commit expires every loaded entity — entries kept as entities would each be
+    reloaded by its own SELECT while the page renders. The history pages by keyset (`?before=<entry id>`)."""
+    size = current_app.config["PAGE_SIZE"]
+    before = request.args.get("before", type=int)
+    entries = audit.history(household.id, limit=size + 1, before=before)
+    changes = [_change(e) for e in entries[:size]]
+    older = entries[size - 1].id if len(entries) > size else None
+    views = [{"dt": e.dt, "actor_label": e.actor_label}
+             for e in audit.history(household.id, reads=True, limit=size) if e.action == "household.read"]
     return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
-                           full_id=gate.can("archive.read_id_number") and not own)
+                           older=older, before=before, full_id=gate.can("archive.read_id_number") and not own)
 
 
 # ---- change history: before/after, field by field ----------------------------------------------------------
@@ -214,4 +224,5 @@ def _change(entry) -> dict:
         if shown_before != shown_after:  # e.g. None → "" is no change a reader could see
             rows.append({"label": str(FIELD_LABELS.get(key) or HISTORY_LABELS.get(key, key)),
                          "before": shown_before, "after": shown_after})
-    return {"entry": entry, "label": action_label(entry.action), "rows": rows}
+    return {"entry": {"id": entry.id, "dt": entry.dt, "actor_label": entry.actor_label},
+            "label": action_label(entry.action), "rows": rows}

@@ -15,7 +15,7 @@ from ..accounts.api import BEARER, bearer_required
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from . import service
-from .schemas import CreditCheckOut, DueOut, OrderOut, ProcedureOut, WatchEntryOut
+from .schemas import DUE_SECTIONS, CreditCheckOut, DueOut, OrderOut, ProcedureOut, WatchEntryOut
 
 blp = Blueprint("lists_api", __name__, url_prefix="/api/v1", description="Lists and the credit check")
 
@@ -57,10 +57,13 @@ class Due(MethodView):
     decorators = [bearer_required]
 
     @blp.response(200, DueOut)
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=SECURITY, parameters=[
+        {"in": "query", "name": name, "schema": {"type": "integer", "minimum": 1},
+         "description": "page of this section"} for name in DUE_SECTIONS])
     def get(self):
-        """Procedure windows ending today, overdue orders, watch periods ending in the next 7 days (your region)."""
-        return service.due(gate.user())
+        """Procedure windows ending today, overdue orders (most overdue first), orders due today, watch periods
+        ending in the next 7 days (your region); each section paged on its own, `sections` gives its total."""
+        return service.due(gate.user(), args=request.args.to_dict())
 
 
 @blp.route("/watch-list")
@@ -73,11 +76,17 @@ class WatchList(MethodView):
         {"in": "query", "name": "status", "schema": {"type": "string", "enum": ["active", "ended"]}},
         {"in": "query", "name": "reason", "schema": {"type": "string",
                                                      "enum": ["expired", "transferred", "grounds_fell"]}},
+        {"in": "query", "name": "after", "schema": {"type": "string"},
+         "description": "cursor from X-Next-Cursor: the next page"},
         {"in": "query", "name": "page", "schema": {"type": "integer"}}])
     def get(self):
-        """The watch list of your region (重点关注名单), newest first; header X-Has-More tells of another page."""
+        """The watch list of your region (重点关注名单), newest first; header X-Has-More tells of another page,
+        X-Next-Cursor the `after` value that asks for it."""
         out = service.watch_list(request.args.to_dict(), gate.user())
-        return out["items"], 200, {"X-Has-More": "1" if out["has_more"] else "0"}
+        headers = {"X-Has-More": "1" if out["has_more"] else "0"}
+        if out["next"]:
+            headers["X-Next-Cursor"] = out["next"]
+        return out["items"], 200, headers
 
 
 @blp.route("/households/<int:household_id>/orders")

@@ -15,7 +15,8 @@ class WatchEntry(IdMixin, Base):
 
     __tablename__ = "watch_entries"
     __table_args__ = (sa.UniqueConstraint("household_id", "start_date", name="uq_watch_entries_household_start"),
-                      sa.Index("ix_watch_entries_until", "until_date"))
+                      sa.Index("ix_watch_entries_until", "until_date"),
+                      sa.Index("ix_watch_entries_list_order", "start_date", "id"))  # the watch list's order
 
     household_id: Mapped[int] = big_fk("households.id", index=True)
     region_code: Mapped[str] = mapped_column(sa.String(6), index=True)

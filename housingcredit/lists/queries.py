@@ -19,7 +19,7 @@ from .common import ENDED, ROUTE_LABELS, STEP_LABELS, WATCH_REASON_LABELS, _read
 from .models import OrderCompliance, Procedure, RectificationOrder, WatchEntry
 from .orders import grounds, orders_for
 from .procedures import procedure_view, procedures_for
-from .schemas import MANUAL_ROUTES, WatchListQuery
+from .schemas import MANUAL_ROUTES, DueQuery, WatchListQuery
 
 # ---- the watch list page and what is due ---------------------------------------------------------------------
 
@@ -42,24 +42,39 @@ def _scope(column, who: User, region: str | None = None):
 
 
 def watch_list(args: dict, who: User) -> dict:
-    """The watch list of the user's region, filterable by region, status (active/ended) and end reason."""
+    """The watch list of the user's region, filterable by region, status (active/ended) and end reason; newest
+    first, a page at a time after the keyset cursor `after` ("start-date_id" of the last entry shown).
+
+    The page's ids are chosen first (index on the list's order), then only those rows are joined to their
+    archive number and head's name."""
     gate.require("lists.read", who)
     q = load(WatchListQuery(), args)
     today = _today()
     size = current_app.config.get("PAGE_SIZE", 50)
     active = sa.and_(WatchEntry.until_date >= today, sa.or_(WatchEntry.end_date.is_(None),
                                                             WatchEntry.end_date > today))
-    stmt = (sa.select(WatchEntry, Household.archive_no, _head_name().label("head"))
-            .join(Household, Household.id == WatchEntry.household_id)
-            .where(*_scope(WatchEntry.region_code, who, q["region"])))
+    ids = sa.select(WatchEntry.id).where(*_scope(WatchEntry.region_code, who, q["region"]))
     if q["status"] == "active":
-        stmt = stmt.where(active)
+        ids = ids.where(active)
     elif q["status"] == "ended":
-        stmt = stmt.where(~active)
+        ids = ids.where(~active)
     if q["reason"]:
-        stmt = stmt.where(WatchEntry.reason == q["reason"])
-    rows = db.session.execute(stmt.order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc())
-                              .limit(size + 1).offset((q["page"] - 1) * size)).all()
+        ids = ids.where(WatchEntry.reason == q["reason"])
+    if q["after"]:
+        day, _sep, last_id = q["after"].partition("_")
+        try:
+            ids = ids.where(sa.tuple_(WatchEntry.start_date, WatchEntry.id) < sa.tuple_(date.fromisoformat(day),
+                                                                                      int(last_id)))
+        except ValueError:
+            raise InvalidInput(_l("Not a valid date."), field="after") from None
+    elif q["page"] > 1:  # an old numbered link: still answered, but the pager hands out cursors
+        ids = ids.offset((q["page"] - 1) * size)
+    chosen = ids.order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc()).limit(size + 1).subquery()
+    rows = db.session.execute(
+        sa.select(WatchEntry, Household.archive_no, _head_name().label("head"))
+        .join(chosen, chosen.c.id == WatchEntry.id)
+        .join(Household, Household.id == WatchEntry.household_id)
+        .order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc())).all()
     items = []
     for e, archive_no, head in rows[:size]:
         on = e.until_date >= today and (e.end_date is None or e.end_date > today)
@@ -68,48 +83,70 @@ def watch_list(args: dict, who: User) -> dict:
                       "until_date": e.until_date, "end_date": e.end_date or (None if on else e.until_date
                                                                              + timedelta(days=1)),
                       "reason": e.reason or (None if on else "expired"), "active": on, "grounds": e.grounds})
-    return {"items": items, "page": q["page"], "has_more": len(rows) > size, "filters": q}
+    last = items[-1] if items else None
+    following = f"{last['start_date'].isoformat()}_{last['id']}" if last and len(rows) > size else None
+    return {"items": items, "page": q["page"], "has_more": following is not None, "next": following,
+            "filters": q}
 
 
-def due(who: User, today: date | None = None) -> dict:
-    """What is due in the user's region: procedure windows ending today, overdue orders and orders due today,
-    watch periods ending in the next 7 days."""
+def _section(stmt, order, page: int, size: int, count_column) -> tuple[list, int, int]:
+    """One section of the due page: its rows on `page` (ids chosen first, in `order`), its total, its last page."""
+    total = db.session.scalar(stmt.with_only_columns(sa.func.count(count_column)).order_by(None))
+    pages = max(1, -(-total // size))
+    page = min(page, pages)
+    return db.session.execute(stmt.order_by(*order).limit(size).offset((page - 1) * size)).all(), total, pages
+
+
+def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
+    """What is due in the user's region: procedure windows ending today, overdue orders (most overdue first),
+    orders due today, watch periods ending in the next 7 days — every section with its total and paged on its
+    own (`args`: the page of each section), so nothing is cut off unsaid."""
     gate.require("lists.read", who)
+    q = load(DueQuery(), args or {})
     today = today or _today()
-    limit = current_app.config.get("PAGE_SIZE", 50) * 4
-    procs = db.session.execute(
-        sa.select(Procedure, Household.archive_no).join(Household, Household.id == Procedure.household_id)
-        .where(Procedure.window_end == today, Procedure.state != ENDED, *_scope(Procedure.region_code, who))
-        .order_by(Procedure.id).limit(limit)).all()
-    overdue = db.session.execute(
-        sa.select(RectificationOrder, Household.archive_no, Procedure.id)
-        .join(Household, Household.id == RectificationOrder.household_id)
-        .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
-        .where(RectificationOrder.deadline <= today,
-               ~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
-               sa.or_(Procedure.id.is_(None), Procedure.opened_date >= today - timedelta(days=7)),
-               *_scope(RectificationOrder.region_code, who))
-        .order_by(RectificationOrder.deadline.desc(), RectificationOrder.id).limit(limit)).all()
-    watch = db.session.execute(
-        sa.select(WatchEntry, Household.archive_no).join(Household, Household.id == WatchEntry.household_id)
-        .where(WatchEntry.end_date.is_(None), WatchEntry.until_date.between(today, today + timedelta(days=7)),
-               *_scope(WatchEntry.region_code, who))
-        .order_by(WatchEntry.until_date, WatchEntry.id).limit(limit)).all()
-    return {
-        "as_of": today,
+    size = current_app.config.get("PAGE_SIZE", 50)
+    out: dict = {"as_of": today, "page_size": size, "sections": {}}
+
+    def section(name, stmt, order, count_column):
+        rows, total, pages = _section(stmt, order, q[name], size, count_column)
+        out["sections"][name] = {"total": total, "page": min(q[name], pages), "pages": pages}
+        return rows
+
+    procs = section("procedures", sa.select(Procedure, Household.archive_no)
+                    .join(Household, Household.id == Procedure.household_id)
+                    .where(Procedure.window_end == today, Procedure.state != ENDED,
+                           *_scope(Procedure.region_code, who)), (Procedure.id,), Procedure.id)
+    open_order = sa.and_(~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
+                         sa.or_(Procedure.id.is_(None), Procedure.opened_date >= today - timedelta(days=7)),
+                         *_scope(RectificationOrder.region_code, who))
+    orders = (sa.select(RectificationOrder, Household.archive_no, Procedure.id)
+              .join(Household, Household.id == RectificationOrder.household_id)
+              .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id))
+    overdue = section("overdue_orders", orders.where(RectificationOrder.deadline < today, open_order),
+                      (RectificationOrder.deadline, RectificationOrder.id), RectificationOrder.id)
+    due_today = section("orders_due_today", orders.where(RectificationOrder.deadline == today, open_order),
+                        (RectificationOrder.id,), RectificationOrder.id)
+    watch = section("watch_ending", sa.select(WatchEntry, Household.archive_no)
+                    .join(Household, Household.id == WatchEntry.household_id)
+                    .where(WatchEntry.end_date.is_(None),
+                           WatchEntry.until_date.between(today, today + timedelta(days=7)),
+                           *_scope(WatchEntry.region_code, who)), (WatchEntry.until_date, WatchEntry.id),
+                    WatchEntry.id)
+    out.update({
         "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": a, "state": p.state,
                         "state_label": str(STEP_LABELS[p.state]), "window_end": p.window_end.isoformat(),
                         "next_date": p.next_date.isoformat() if p.next_date else None} for p, a in procs],
         "overdue_orders": [{"id": o.id, "household_id": o.household_id, "archive_no": a,
                             "deadline": o.deadline.isoformat(), "ground": o.ground, "procedure_id": pid}
-                           for o, a, pid in overdue if o.deadline < today],
+                           for o, a, pid in overdue],
         "orders_due_today": [{"id": o.id, "household_id": o.household_id, "archive_no": a,
-                              "deadline": o.deadline.isoformat(), "ground": o.ground}
-                             for o, a, pid in overdue if o.deadline == today],
+                              "deadline": o.deadline.isoformat(), "ground": o.ground, "procedure_id": pid}
+                             for o, a, pid in due_today],
         "watch_ending": [{"id": e.id, "household_id": e.household_id, "archive_no": a,
                           "start_date": e.start_date.isoformat(), "until_date": e.until_date.isoformat()}
                          for e, a in watch],
-    }
+    })
+    return out
 
 
 def panel(household: Household, who: User) -> dict:

@@ -44,7 +44,20 @@ class WatchListQuery(Schema):
     region = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"))
     status = fields.String(load_default=None, validate=validate.OneOf(("active", "ended")))
     reason = fields.String(load_default=None, validate=validate.OneOf(WATCH_REASONS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    # keyset cursor: "YYYY-MM-DD_id" of the last entry shown (start date and id, the list's order)
+    after = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}_\d{1,18}$"))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))  # the page's number, shown
+
+
+DUE_SECTIONS = ("procedures", "overdue_orders", "orders_due_today", "watch_ending")
+
+
+class DueQuery(Schema):
+    """The page of each section of what is due (every section is paged on its own)."""
+    procedures = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    overdue_orders = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    orders_due_today = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    watch_ending = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
 
 
 # ---- out -------------------------------------------------------------------------------------------------------
@@ -149,9 +162,18 @@ class CreditCheckOut(Schema):
     suspended = fields.Boolean()
 
 
+class DueSectionOut(Schema):
+    total = fields.Integer(metadata={"description": "how many items the section has in all"})
+    page = fields.Integer()
+    pages = fields.Integer(metadata={"description": "the last page (ask for it with ?<section>=N)"})
+
+
 class DueOut(Schema):
     as_of = fields.Date()
+    page_size = fields.Integer()
     procedures = fields.List(fields.Dict())
-    overdue_orders = fields.List(fields.Dict())
+    overdue_orders = fields.List(fields.Dict(), metadata={"description": "most overdue first"})
     orders_due_today = fields.List(fields.Dict())
     watch_ending = fields.List(fields.Dict())
+    sections = fields.Dict(keys=fields.String(), values=fields.Nested(DueSectionOut),
+                           metadata={"description": "per section: total, page shown, last page"})

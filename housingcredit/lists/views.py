@@ -82,7 +82,7 @@ def watch_list():
 @bp.route("/due")
 @login_required
 def due():
-    return render_template("lists/due.html", data=service.due(gate.user()))
+    return render_template("lists/due.html", data=service.due(gate.user(), args=request.args.to_dict()))
 
 
 @bp.route("/credit-check", methods=["GET", "POST"])

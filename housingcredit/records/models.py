@@ -19,10 +19,23 @@ class Decision(str, enum.Enum):
 
 
 class Record(IdMixin, Base):
-    """A recorded behaviour (失信行为), pending review until a determination exists."""
+    """A recorded behaviour (失信行为), pending review until a determination exists.
+
+    `pending` is the one stored state: true until a determination or a revocation references the record, set
+    false in the same transaction that writes that fact (records/service.py), so the review queue and the
+    overview read an index instead of testing every record for facts. `pending_state_drift()` checks it.
+    """
 
     __tablename__ = "records"
-    __table_args__ = (sa.Index("ix_records_household_id", "household_id"),)
+    __table_args__ = (sa.Index("ix_records_household_id", "household_id"),
+                      # the review queue: pending, oldest first (partial: only the pending rows are indexed)
+                      sa.Index("ix_records_pending_queue", "recorded_dt", "id", postgresql_where=sa.text("pending"),
+                               sqlite_where=sa.text("pending")),
+                      sa.Index("ix_records_pending_region", "region_code", postgresql_where=sa.text("pending"),
+                               sqlite_where=sa.text("pending")),
+                      sa.Index("ix_records_recorder", "recorded_by_id", "pending", "late"),
+                      sa.Index("ix_records_late_region", "region_code", postgresql_where=sa.text("late"),
+                               sqlite_where=sa.text("late")))
 
     household_id: Mapped[int] = big_fk("households.id")
     region_code: Mapped[str] = mapped_column(sa.String(6))
@@ -32,6 +45,7 @@ class Record(IdMixin, Base):
     source: Mapped[str] = mapped_column(sa.String(32))
     facts: Mapped[str] = mapped_column(sa.Text)
     late: Mapped[bool] = mapped_column(default=False)
+    pending: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     corrects_id: Mapped[int | None] = big_fk("records.id")
     recorded_by_id: Mapped[int] = big_fk("users.id")
     recorded_dt: Mapped[datetime]

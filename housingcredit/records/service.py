@@ -93,31 +93,82 @@ def get_evidence(evidence_id: int, who: User) -> tuple[Evidence, "storage.Path"]
     return ev, storage.path_for(ev.sha256)
 
 
-def _pending():
+def _pending_from_facts():
+    """Pending as the facts say: no determination and no revocation references the record."""
     return sa.and_(~sa.exists().where(Determination.record_id == Record.id),
                    ~sa.exists().where(Revocation.record_id == Record.id))
 
 
-def review_queue(who: User, limit: int = 200) -> list[Record]:
-    """Pending records in the reviewer's region, oldest first (their own included: the page disables them)."""
+def _pending():
+    """Pending as stored (`records.pending`, kept in step with the facts; indexed)."""
+    return Record.pending  # bare: the partial indexes' own predicate
+
+
+def _cursor(raw) -> tuple | None:
+    """A keyset cursor "ISO-datetime_id" (the last row shown) or None; anything malformed is the first page."""
+    from datetime import datetime
+    try:
+        when, _sep, rid = str(raw or "").rpartition("_")
+        return (datetime.fromisoformat(when), int(rid)) if when else None
+    except ValueError:
+        return None
+
+
+def review_queue(who: User, limit: int = 50, after=None) -> dict:
+    """Pending records in the reviewer's region, oldest first (their own included: the page disables them);
+    one page of `limit` after the keyset cursor `after`, with the region's pending count."""
     gate.require("record.determine", who)
-    stmt = (sa.select(Record).where(_pending(), gate.region_clause(Record.region_code, who))
-            .order_by(Record.recorded_dt, Record.id).limit(limit)
-            .options(selectinload(Record.evidence), selectinload(Record.recorded_by)))
-    return db.session.scalars(stmt).all()
+    where = [_pending(), gate.region_clause(Record.region_code, who)]
+    page = list(where)
+    cursor = _cursor(after)
+    if cursor:
+        page.append(sa.tuple_(Record.recorded_dt, Record.id) > sa.tuple_(*cursor))
+    rows = db.session.scalars(sa.select(Record).where(*page).order_by(Record.recorded_dt, Record.id)
+                              .limit(limit + 1)
+                              .options(selectinload(Record.evidence), selectinload(Record.recorded_by))).all()
+    items = rows[:limit]
+    last = items[-1] if items else None
+    return {"items": items, "total": db.session.scalar(sa.select(sa.func.count()).select_from(Record).where(*where)),
+            "next": f"{last.recorded_dt.isoformat()}_{last.id}" if last and len(rows) > limit else None,
+            "after": after if cursor else None}
 
 
-def overview(who: User) -> dict:
-    """A caseworker's counts: their late entries (LN 第九条), their records awaiting review, the region's."""
+def overview(who: User, after: int | None = None, limit: int = 50) -> dict:
+    """A caseworker's counts: their late entries (LN 第九条), their records awaiting review, the region's;
+    their late entries newest first, a page of `limit` below the record id `after`."""
     gate.require("record.create", who)
     count = lambda *where: db.session.scalar(sa.select(sa.func.count(Record.id)).where(*where))  # noqa: E731
-    late = db.session.scalars(sa.select(Record).where(Record.recorded_by_id == who.id, Record.late)
-                              .order_by(Record.id.desc()).limit(50)).all()
+    mine_late = [Record.recorded_by_id == who.id, Record.late]
+    if after:
+        mine_late.append(Record.id < after)
+    late = db.session.scalars(sa.select(Record).where(*mine_late).order_by(Record.id.desc()).limit(limit + 1)).all()
     return {"late_entries": count(Record.recorded_by_id == who.id, Record.late),
             "my_pending": count(Record.recorded_by_id == who.id, _pending()),
             "region_pending": count(_pending(), gate.region_clause(Record.region_code, who)),
             "region_late": count(Record.late, gate.region_clause(Record.region_code, who)),
-            "late_records": late}
+            "late_records": late[:limit], "next": late[limit - 1].id if len(late) > limit else None,
+            "after": after}
+
+
+# ---- the stored pending state, checked and rebuilt (for `flask credit verify`) ------------------------------
+
+def pending_state_drift(limit: int | None = None) -> list[int]:
+    """Ids of records whose stored `pending` differs from the facts (determination, revocation), in id order."""
+    stmt = (sa.select(Record.id).where(Record.pending != _pending_from_facts()).order_by(Record.id))
+    return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
+
+
+def rebuild_pending_state() -> int:
+    """Set every record's stored `pending` from the facts; returns how many rows changed (caller commits)."""
+    fixed = pending_state_drift()
+    for start in range(0, len(fixed), 1000):
+        chunk = fixed[start:start + 1000]
+        db.session.execute(sa.update(Record).where(Record.id.in_(chunk))
+                           .values(pending=_pending_from_facts()).execution_options(synchronize_session=False))
+    if fixed:
+        audit.record("records.pending_rebuilt", "record", None, after={"records": fixed[:100],
+                                                                       "count": len(fixed)})
+    return len(fixed)
 
 
 # ---- recording -----------------------------------------------------------------------------------------------
@@ -276,6 +327,7 @@ def determine(record_id: int, decision: str, legal_basis: str, who: User) -> Det
     det = Determination(record=r, decision=Decision(clean["decision"]), legal_basis=clean["legal_basis"],
                         determination_date=today, reviewer_id=who.id, decided_dt=clock.now_utc())
     db.session.add(det)
+    r.pending = False  # the stored state, in step with the determination (same transaction)
     db.session.flush()
     # Derived state first: it rests on the household lock alone, not on the audit chain's own serialisation.
     _after_change(h)
@@ -321,6 +373,7 @@ def revoke(record_id: int, reason: str, note: str, who: User) -> Revocation:
     rev = Revocation(record_id=r.id, revoked_date=clock.today(), reason=clean["reason"], note=clean["note"],
                      by_id=who.id, dt=clock.now_utc())
     db.session.add(rev)
+    r.pending = False  # the stored state, in step with the revocation (same transaction)
     db.session.flush()
     db.session.refresh(r, ["revocation"])
     audit.record("record.revoke", "record", r.id, household_id=h.id, region_code=h.region_code,

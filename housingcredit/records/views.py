@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
@@ -164,10 +164,11 @@ def evidence(evidence_id: int):
 @login_required
 def review_queue():
     who = gate.user()
-    records = service.review_queue(who)
+    queue = service.review_queue(who, limit=current_app.config["PAGE_SIZE"], after=request.args.get("after"))
+    records = queue["items"]
     households = {h.id: h for h in db.session.query(Household).filter(
         Household.id.in_({r.household_id for r in records}))} if records else {}
-    return render_template("records/review.html", records=records, households=households, who=who,
+    return render_template("records/review.html", records=records, queue=queue, households=households, who=who,
                            behaviour=_behaviour, title_of=title_of, tier_label=tier_label)
 
 
@@ -175,7 +176,10 @@ def review_queue():
 @login_required
 def overview():
     who = gate.user()
-    return render_template("records/overview.html", data=service.overview(who), behaviour=_behaviour,
+    after = request.args.get("after", type=int)
+    return render_template("records/overview.html", data=service.overview(who, after=after,
+                                                                          limit=current_app.config["PAGE_SIZE"]),
+                           behaviour=_behaviour,
                            title_of=title_of)
 
 
@@ -216,6 +220,17 @@ def history_chart(points, rules_version, width: int = 640, height: int = 180) ->
             "start": start.isoformat(), "end": end.isoformat(), "ybase": y(base), "yzero": y(0)}
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what was loaded: the panel renders the records it just read, and an expiring
+    commit would have each record (and its determination, revocation, repair, evidence) reloaded one by one."""
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
 @bp.app_context_processor
 def credit_panel_helpers():
     def household_credit(household, as_of=None):
@@ -237,7 +252,7 @@ def credit_panel_helpers():
             result = scoring.credit_for(household, None, who=who)
         records = service.records_for_household(household.id, who)
         points = scoring.credit_history(household, end=result.as_of)
-        db.session.commit()  # the staff read of the credit data is logged (SPEC §11)
+        _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
         version = service.version_today()
         return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
                 "records": records, "status_of": record_status, "status_labels": STATUS_LABELS,

@@ -1,0 +1,252 @@
+"""Benchmark: every list page and list API at a million households (issue "Every page at a million households").
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_pages .venv/bin/python benchmarks/bench_pages.py
+    … --households 200000      (fewer households; the other volumes scale with it)
+
+The database is created when missing, emptied and migrated, then filled with COPY by bench_lists.py's loader
+(per 1,000,000 households: 200,000 confirmed records, 100,000 watch entries, 50,000 open orders, 50,000
+procedures), plus here: pending records waiting for review (1 %, half of them entered late), an audit entry per
+household (its creation) and one household with a long history (1,000 changes, 300 staff reads). Then ANALYZE.
+
+It logs in through the real login form as a supervisor (province) and as a caseworker (Wuhan), and times each
+list page and API: the first page, a deep page (a cursor far down the list) and a filtered page — median of 5
+after a warm-up, in-process (Flask test client) — printing the SQL statements per request beside the time, and
+the same SELECTs replayed through bare psycopg in the same run. Prints figures; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg
+import sqlalchemy as sa
+
+from benchmarks.bench_lists import TODAY
+from benchmarks.bench_lists import load as load_lists
+from benchmarks.common import (
+    copy_rows,
+    database_url,
+    ensure_database,
+    move_sequences,
+    plain_url,
+    raw_connection,
+    replay,
+    reset_schema,
+)
+
+PASSWORD = "correct-horse-9"  # tests.factories.PASSWORD: bench_lists makes its users with the factories
+RUNS = 5
+HISTORY = 1000
+READS = 300
+
+
+def load_more(n: int, rng: random.Random, caseworker_id: int, echo) -> dict:
+    """Pending records, an audit trail (one creation per household, one long history)."""
+    from housingcredit.extensions import db
+    raw = raw_connection(db)
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    first_record = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM records")) + 1
+    pending = max(n // 100, 200)
+    regions = dict(db.session.execute(sa.text("SELECT id, region_code FROM households WHERE id > :lo"),
+                                      {"lo": n - pending}).all())
+    rows = []
+    for k in range(pending):
+        hid = n - k  # households without other records
+        formed = TODAY - timedelta(days=rng.randrange(1, 120))
+        recorded = now - timedelta(minutes=pending - k)
+        rows.append((first_record + k, hid, regions[hid], "HB07", formed, formed, "management", "bench",
+                     k % 2 == 0, True, caseworker_id, recorded))
+    copy_rows(raw, "records", ("id", "household_id", "region_code", "code", "occurred_date", "formed_date",
+                               "source", "facts", "late", "pending", "recorded_by_id", "recorded_dt"), rows)
+
+    def entry(i, hid, region, action, before, after, dt):
+        return (i, dt, None, "bench", action, "household", str(hid), hid, region,
+                json.dumps(before) if before is not None else None, json.dumps(after) if after else None,
+                "0" * 64, hashlib.sha256(str(i).encode()).hexdigest())
+
+    start = now - timedelta(days=400)
+    base = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM audit_entries"))
+    trail = (entry(base + i, i, "420102", "household.create", None, {"address": "测试路1号"}, start)
+             for i in range(1, n + 1))
+    copy_rows(raw, "audit_entries", ("id", "dt", "actor_id", "actor_label", "action", "object_type", "object_id",
+                                     "household_id", "region_code", "before", "after", "prev_hash", "hash"), trail)
+    long_id, i = 1, base + n + 1
+    history = []
+    for k in range(HISTORY + READS):
+        dt = start + timedelta(hours=k)
+        if k % ((HISTORY + READS) // READS) == 0:
+            history.append(entry(i, long_id, "420102", "household.read", None, None, dt))
+        else:
+            history.append(entry(i, long_id, "420102", "household.update", {"address": f"测试路{k}号"},
+                                 {"address": f"测试路{k + 1}号"}, dt))
+        i += 1
+    copy_rows(raw, "audit_entries", ("id", "dt", "actor_id", "actor_label", "action", "object_type", "object_id",
+                                     "household_id", "region_code", "before", "after", "prev_hash", "hash"), history)
+    move_sequences(db, ("records", "audit_entries"))
+    db.session.commit()
+    echo(f"  {pending} pending records, {n + len(history)} audit entries: {time.perf_counter() - started:.1f} s")
+    return {"long_household": long_id}
+
+
+def login(client, username: str) -> None:
+    """Through the real login form (CSRF token from the page)."""
+    from flask import g
+    g.pop("csrf_token", None)  # requests share the benchmark's app context: no token left from another session
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="staff-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = client.post("/login", data={"mode": "staff", "staff-username": username, "staff-password": PASSWORD,
+                                       "staff-csrf_token": token})
+    assert resp.status_code == 302, (resp.status_code, resp.get_data(as_text=True)[:300])
+
+
+class Counter:
+    """Statements per request, and the SELECTs of the last request (to replay through psycopg)."""
+
+    def __init__(self, engine):
+        self.count, self.selects = 0, []
+        sa.event.listen(engine, "before_cursor_execute", self._hook)
+
+    def reset(self):
+        self.count, self.selects = 0, []
+
+    def _hook(self, conn, cursor, statement, parameters, context, executemany):
+        self.count += 1
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.selects.append((statement, parameters))
+
+
+def scalar(sql: str, **params):
+    from housingcredit.extensions import db
+    value = db.session.execute(sa.text(sql), params).first()
+    db.session.rollback()
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=1_100_000)
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
+    args = parser.parse_args()
+    url = database_url("postgresql://postgres@127.0.0.1:5432/bench_pages")
+    ensure_database(url)
+
+    from housingcredit import create_app
+    from housingcredit.accounts import service as accounts
+    from housingcredit.accounts.models import User
+    from housingcredit.clock import FixedClock
+    from housingcredit.demo import analyze
+    from housingcredit.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
+    clock = FixedClock(TODAY)
+    app.extensions["clock"] = clock
+    rng = random.Random(args.seed)
+    n = args.households
+    with app.app_context():
+        if not args.skip_load:
+            reset_schema(db, quiet=True)
+            print(f"loading {n} households (COPY)…")
+            started = time.perf_counter()
+            data = load_lists(app, n, rng, print)
+            load_more(n, rng, data["caseworker"].id, print)
+            from tests import factories
+            factories.make_user("supervisor", "420000", username="bench-supervisor")
+            db.session.commit()
+            analyze()
+            print(f"load + ANALYZE: {time.perf_counter() - started:.1f} s")
+        long_id = 1
+        cw = db.session.scalar(sa.select(User).where(User.username == "bench-caseworker"))
+        sup = db.session.scalar(sa.select(User).where(User.username == "bench-supervisor"))
+        tokens = {u.username: accounts.create_token(u, "bench") for u in (cw, sup)}
+        db.session.commit()
+
+        # deep cursors, read with bare SQL (where a user would arrive after many "next" clicks)
+        deep_watch = scalar("SELECT start_date, id FROM watch_entries ORDER BY start_date DESC, id DESC "
+                            "OFFSET :o LIMIT 1", o=int(scalar("SELECT count(*) FROM watch_entries")[0] * 0.9))
+        watch_after = f"{deep_watch[0].isoformat()}_{deep_watch[1]}"
+        deep_household = scalar("SELECT id FROM households ORDER BY id OFFSET :o LIMIT 1", o=int(n * 0.9))[0]
+        pending_total = scalar("SELECT count(*) FROM records WHERE pending")[0]
+        deep_pending = scalar("SELECT recorded_dt, id FROM records WHERE pending ORDER BY recorded_dt, id "
+                              "OFFSET :o LIMIT 1", o=max(pending_total - 60, 0))
+        review_after = f"{deep_pending[0].isoformat()}_{deep_pending[1]}"
+        deep_late = scalar("SELECT id FROM records WHERE recorded_by_id = :u AND late ORDER BY id DESC OFFSET :o "
+                           "LIMIT 1", u=cw.id, o=max(pending_total // 2 - 60, 0))[0]
+        deep_history = scalar("SELECT id FROM audit_entries WHERE household_id = :h AND action NOT LIKE '%.read' "
+                              "ORDER BY id DESC OFFSET :o LIMIT 1", h=long_id, o=HISTORY - 60)[0]
+        overdue = scalar("SELECT count(*) FROM rectification_orders WHERE deadline < :t", t=TODAY)[0]
+        last_overdue_page = max(1, -(-overdue // app.config["PAGE_SIZE"]))
+
+        pages = [  # (who, label, url)
+            ("supervisor", "watch list page 1", "/watch"),
+            ("supervisor", "watch list deep (90 %)", f"/watch?after={watch_after}&page=1000"),
+            ("supervisor", "watch list filtered (region, active)", "/watch?region=420102&status=active"),
+            ("supervisor", "watch list API page 1", "/api/v1/watch-list"),
+            ("supervisor", "watch list API deep", f"/api/v1/watch-list?after={watch_after}"),
+            ("caseworker", "watch list, caseworker, ended", "/watch?status=ended&reason=expired"),
+            ("supervisor", "due page", "/due"),
+            ("supervisor", "due page, last page of overdue orders", f"/due?overdue_orders={last_overdue_page}"),
+            ("caseworker", "due API", "/api/v1/due"),
+            ("supervisor", "archive list page 1", "/households"),
+            ("supervisor", "archive list deep (90 %)", f"/households?after={deep_household}&page=10000"),
+            ("caseworker", "archive search 张 (filtered)", "/households?q=%E5%BC%A0"),
+            ("caseworker", "archive search API deep", f"/api/v1/households?q=%E5%BC%A0&after={deep_household}"),
+            ("supervisor", "review queue page 1", "/review"),
+            ("supervisor", "review queue deep (last page)", f"/review?after={review_after}"),
+            ("caseworker", "records overview", "/records/overview"),
+            ("caseworker", "records overview deep", f"/records/overview?after={deep_late}"),
+            ("supervisor", f"archive page, {HISTORY} changes", f"/households/{long_id}"),
+            ("supervisor", "archive page, oldest changes", f"/households/{long_id}?before={deep_history}"),
+            ("caseworker", "history API page 1", f"/api/v1/households/{long_id}/history"),
+            ("caseworker", "history API deep", f"/api/v1/households/{long_id}/history?before={deep_history}"),
+        ]
+        clients = {}
+        for who, user in (("supervisor", sup), ("caseworker", cw)):
+            c = app.test_client()
+            login(c, user.username)
+            clients[who] = c
+        counter = Counter(db.engine)
+        print(f"\n{n} households · {pending_total} pending · {overdue} orders past their deadline\n")
+        print("| page | role | median | statements | bare SQL (same SELECTs) |")
+        print("|---|---|---|---|---|")
+        with psycopg.connect(plain_url(url)) as conn:
+            for who, label, path in pages:
+                client = clients[who]
+                headers = {"Authorization": f"Bearer {tokens[sup.username if who == 'supervisor' else cw.username]}"}
+                get = ((lambda p, c=client, h=headers: c.get(p, headers=h)) if path.startswith("/api/")
+                       else client.get)
+                resp = get(path)  # warm-up
+                if resp.status_code != 200:
+                    print(f"| {label} | {who} | status {resp.status_code} | | |")
+                    continue
+                samples, counts = [], []
+                for _ in range(RUNS):
+                    counter.reset()
+                    t = time.perf_counter()
+                    get(path)
+                    samples.append(time.perf_counter() - t)
+                    counts.append(counter.count)
+                selects = list(counter.selects)
+                bare = []
+                for _ in range(RUNS):
+                    t = time.perf_counter()
+                    replay(conn, selects)
+                    bare.append(time.perf_counter() - t)
+                conn.rollback()
+                print(f"| {label} | {who} | {statistics.median(samples) * 1000:.1f} ms | {max(counts)} | "
+                      f"{statistics.median(bare) * 1000:.1f} ms ({len(selects)}) |")
+
+
+if __name__ == "__main__":
+    main()
