@@ -119,6 +119,34 @@ def jobs_once(name):
         click.echo(line)
 
 
+@jobs_cli.command("status")
+def jobs_status():
+    """Each daily job's last run and last successful run; warn (exit 1) on a missed day or failed households."""
+    from . import jobs
+    from .clock import get_clock
+    today = get_clock().today()
+    warned = False
+    for s in jobs.job_status(today):
+        last = s.last
+        if last is None:
+            click.echo(f"{s.job}: never run")
+        else:
+            finished = f"{last.finished_dt:%Y-%m-%d %H:%M:%S} UTC" if last.finished_dt else "not finished"
+            click.echo(f"{s.job}: last run for {last.legal_date}, started {last.started_dt:%Y-%m-%d %H:%M:%S} UTC, "
+                       f"{finished}, {'ok' if last.ok else 'FAILED'}, {last.failed} household(s) failed, "
+                       f"counts {last.counts or {}}")
+        if s.warning == "never":
+            click.echo(f"  WARNING: {s.job} has never run successfully")
+        elif s.warning == "missed":
+            click.echo(f"  WARNING: {s.job} missed a day: last successful run for {s.last_ok.legal_date}, "
+                       f"today is {today}")
+        elif s.warning == "failures":
+            click.echo(f"  WARNING: {s.job}'s last run left {last.failed} household(s) failed")
+        warned = warned or s.warning is not None
+    if warned:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     for group in (audit_cli, users_cli, demo_cli, credit_cli, rules_cli, jobs_cli):
         app.cli.add_command(group)

@@ -73,7 +73,8 @@ def watch_list(args: dict, who: User) -> dict:
 
 def due(who: User, today: date | None = None) -> dict:
     """What is due in the user's region: procedure windows ending today, overdue orders and orders due today,
-    watch periods ending in the next 7 days."""
+    watch periods ending in the next 7 days — and the daily jobs that missed a day (`job_warnings`)."""
+    from .. import jobs
     gate.require("lists.read", who)
     today = today or _today()
     limit = current_app.config.get("PAGE_SIZE", 50) * 4
@@ -97,6 +98,7 @@ def due(who: User, today: date | None = None) -> dict:
         .order_by(WatchEntry.until_date, WatchEntry.id).limit(limit)).all()
     return {
         "as_of": today,
+        "job_warnings": jobs.job_warnings(today),
         "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": a, "state": p.state,
                         "state_label": str(STEP_LABELS[p.state]), "window_end": p.window_end.isoformat(),
                         "next_date": p.next_date.isoformat() if p.next_date else None} for p, a in procs],

@@ -149,8 +149,16 @@ class CreditCheckOut(Schema):
     suspended = fields.Boolean()
 
 
+class JobWarningOut(Schema):
+    job = fields.String()
+    kind = fields.String(metadata={"description": "never | missed | failures"})
+    last_ok_date = fields.Date(allow_none=True)
+    failed = fields.Integer()
+
+
 class DueOut(Schema):
     as_of = fields.Date()
+    job_warnings = fields.List(fields.Nested(JobWarningOut))
     procedures = fields.List(fields.Dict())
     overdue_orders = fields.List(fields.Dict())
     orders_due_today = fields.List(fields.Dict())

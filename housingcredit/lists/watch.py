@@ -110,12 +110,14 @@ def _watch_warning(h: Household, row: WatchEntry) -> None:
                       until=row.until_date.isoformat()))
 
 
-def expire_watch(today: date | None = None) -> dict:
-    """Daily: reconcile every household whose watch period ended before today (off the list the day after)."""
+def expire_watch(today: date | None = None, each=None) -> dict:
+    """Daily: reconcile every household whose watch period ended before today (off the list the day after).
+
+    `each` (batches.Batches) may run the households in batches; by default all in the caller's transaction."""
+    from ..batches import in_turn
     today = today or _today()
     ids = db.session.scalars(sa.select(WatchEntry.household_id).where(WatchEntry.end_date.is_(None),
                                                                       WatchEntry.until_date < today)
                              .distinct().order_by(WatchEntry.household_id)).all()
-    for hid in ids:
-        after_facts_changed(hid)
+    (each or in_turn)(ids, after_facts_changed)
     return {"households": len(ids)}

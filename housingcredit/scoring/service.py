@@ -187,26 +187,32 @@ def refresh_household(household_id: int) -> CreditState:
     return state
 
 
-def nightly_expire(today: date | None = None) -> dict:
+def nightly_expire(today: date | None = None, each=None) -> dict:
     """Refresh only the households whose cached state may have changed by `today` (next_change_date ≤ today).
 
     Idempotent: a refreshed household's next_change_date is after today, so a second run finds nothing to do.
-    The caller (the job) commits.
+    The caller (the job) commits; `each` (batches.Batches) may commit households in batches meanwhile.
     """
+    from ..batches import in_turn
     today = today or get_clock().today()
     ids = db.session.scalars(sa.select(CreditState.household_id)
                              .where(CreditState.next_change_date <= today)
                              .order_by(CreditState.household_id)).all()
-    changed = 0
-    for hid in ids:
+    counts = {"refreshed": 0, "changed": 0}
+
+    def one(hid):
         before = db.session.get(CreditState, hid)
         old = (before.score, before.tier) if before else None
         state = refresh_household(hid)
-        changed += old != (state.score, state.tier)
-    if ids:
-        audit.record("credit.expire", "credit_state", None, after={"date": today.isoformat(), "refreshed": len(ids),
+        counts["changed"] += old != (state.score, state.tier)
+        counts["refreshed"] += 1
+
+    (each or in_turn)(ids, one)
+    refreshed, changed = counts["refreshed"], counts["changed"]
+    if refreshed:
+        audit.record("credit.expire", "credit_state", None, after={"date": today.isoformat(), "refreshed": refreshed,
                                                                     "changed": changed})
-    return {"date": today.isoformat(), "refreshed": len(ids), "changed": changed}
+    return {"date": today.isoformat(), "refreshed": refreshed, "changed": changed}
 
 
 # ---- rebuild from facts ------------------------------------------------------------------------------------------
