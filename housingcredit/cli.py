@@ -12,7 +12,7 @@ from .extensions import db
 audit_cli = AppGroup("audit", help="The audit trail.")
 users_cli = AppGroup("users", help="Staff accounts and API tokens.")
 demo_cli = AppGroup("demo", help="Demo data.")
-credit_cli = AppGroup("credit", help="Scores and tiers.")
+credit_cli = AppGroup("credit", help="Scores, tiers and every other cache of derived state.")
 rules_cli = AppGroup("rules", help="The dated rules data.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 
@@ -76,10 +76,24 @@ def demo_load(households, seed, if_empty):
 
 @credit_cli.command("rebuild")
 def credit_rebuild():
-    """Recompute every household's cached score and tier from facts."""
-    from .scoring import service
-    stats = service.rebuild_all(echo=click.echo)
+    """Rebuild every cache of derived state from facts: procedure schedules, watch entries, scores and tiers."""
+    from . import derived
+    stats = derived.rebuild(echo=click.echo)
     click.echo(stats)
+
+
+@credit_cli.command("verify")
+def credit_verify():
+    """Recompute every cache from facts and print each difference (writes nothing); exit 1 when any."""
+    from . import derived
+    differences = derived.verify()
+    for d in differences:
+        click.echo(d.line())
+    households = len({(d.household_id) for d in differences})
+    click.echo(f"{len(differences)} difference(s) in {households} household(s) "
+               f"({', '.join(c.name for c in derived.CACHES)} checked)")
+    if differences:
+        sys.exit(1)
 
 
 @rules_cli.command("check")

@@ -307,3 +307,59 @@ def procedure_view(p: Procedure) -> dict:
             # working days are counted through the listing date; the term after it is in calendar years
             "calendar_warning": working_days_warning(p.opened_date, max(
                 clock.listing_effective, p.next_date if p.state in (OPENED, PUBLICITY) else clock.listing_effective))}
+
+
+# ---- the cached schedules, checked and rebuilt from the steps ---------------------------------------------------
+
+_CHUNK = 1000
+
+
+def _schedules(rules) -> "Iterable[tuple]":
+    """(procedure row, stored Schedule, expected Schedule) for every procedure, in chunks of ids, reading only."""
+    cols = (Procedure.id, Procedure.household_id, Procedure.opened_date, *(getattr(Procedure, f)
+                                                                           for f in SCHEDULE_FIELDS))
+    after = 0
+    while True:
+        rows = db.session.execute(sa.select(*cols).where(Procedure.id > after).order_by(Procedure.id)
+                                  .limit(_CHUNK)).all()
+        if not rows:
+            return
+        steps: dict[int, list] = {r.id: [] for r in rows}
+        for s in db.session.execute(sa.select(ProcedureStep.procedure_id, ProcedureStep.step, ProcedureStep.step_date)
+                                    .where(ProcedureStep.procedure_id.in_(list(steps)))):
+            steps[s.procedure_id].append(s)
+        for r in rows:
+            stored = Schedule(*(getattr(r, f) for f in SCHEDULE_FIELDS))
+            yield r, stored, procedure_schedule(r, steps[r.id], rules)
+        after = rows[-1].id
+
+
+def schedule_differences(today: date | None = None):
+    """Every procedure whose cached columns differ from what its steps give (`flask credit verify`)."""
+    from ..derived import Difference
+    for r, stored, expected in _schedules(_rules()):
+        for f in SCHEDULE_FIELDS:
+            if getattr(stored, f) != getattr(expected, f):
+                yield Difference("procedures", r.household_id, f"procedure {r.id}", f, getattr(stored, f),
+                                 getattr(expected, f))
+
+
+def rebuild_schedules(echo=None) -> dict:
+    """Rewrite every procedure's cached columns from its steps where they differ, each correction audited;
+    commits (`flask credit rebuild`)."""
+    echo = echo or (lambda _msg: None)
+    wrong = [(r.id, expected) for r, stored, expected in _schedules(_rules()) if stored != expected]
+    for pid, expected in wrong:
+        p = db.session.get(Procedure, pid)
+        before = {f: _iso(getattr(p, f)) for f in SCHEDULE_FIELDS}
+        _write_schedule(p, expected)
+        audit.record("procedure.rebuild", "procedure", p.id, household_id=p.household_id,
+                     region_code=p.region_code, before=before,
+                     after={f: _iso(getattr(p, f)) for f in SCHEDULE_FIELDS})
+    db.session.commit()
+    echo(f"procedures: {len(wrong)} schedule(s) rewritten from their steps")
+    return {"corrected": len(wrong)}
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, date) else value

@@ -365,3 +365,28 @@ def states_by_household(household_ids: Iterable[int]) -> dict[int, CreditState]:
     return {s.household_id: s for s in db.session.scalars(
         sa.select(CreditState).where(CreditState.household_id.in_(ids)))} if ids else {}
 
+
+
+def credit_differences(today: date | None = None) -> Iterator:
+    """Every household whose cached CreditState differs from the engine's answer today (`flask credit verify`):
+    score, tier and next change date. A household never determined has no row until a rebuild writes one, and
+    no row stands for the answer for no records; a missing row is a difference only when the facts give another.
+    Reads only."""
+    from ..derived import Difference
+    today = today or get_clock().today()
+    rules = rules_book()
+    empty = compute_credit([], rules, today)
+    expected_empty = (empty.score, empty.tier, _next_change(empty, rules, today))
+    computed = {hid: (score, tier, nxt) for hid, score, tier, nxt in _computed(today, rules)}
+    stmt = (sa.select(Household.id, CreditState.household_id, CreditState.score, CreditState.tier,
+                      CreditState.next_change_date)
+            .outerjoin(CreditState, CreditState.household_id == Household.id).order_by(Household.id))
+    for hid, present, score, tier, nxt in db.session.execute(stmt.execution_options(yield_per=BATCH)):
+        expected = computed.get(hid, expected_empty)
+        if present is None:
+            if expected != expected_empty:
+                yield Difference("credit_states", hid, "credit state", "row", None, "present")
+            continue
+        for name, stored, want in zip(("score", "tier", "next_change_date"), (score, tier, nxt), expected):
+            if stored != want:
+                yield Difference("credit_states", hid, "credit state", name, stored, want)
