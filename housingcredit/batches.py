@@ -8,7 +8,7 @@ and kept — the units before and after it are committed all the same. Used by t
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .extensions import db
 
@@ -48,7 +48,7 @@ class Batches:
             try:
                 with db.session.begin_nested():
                     fn(item)
-            except Exception as err:  # one household's failure must neither block nor roll back the others
+            except Exception as err:  # noqa: BLE001 — one household's failure must neither block nor roll back the others
                 self.failed += 1
                 if len(self.errors) < self.MAX_ERRORS_KEPT:
                     self.errors.append({"household_id": ref, "error": type(err).__name__})

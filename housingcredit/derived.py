@@ -11,9 +11,10 @@ cache with `register(Cache(...))` (e.g. the records' pending state).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .clock import get_clock
 from .extensions import db
