@@ -12,7 +12,7 @@ from .extensions import db
 audit_cli = AppGroup("audit", help="The audit trail.")
 users_cli = AppGroup("users", help="Staff accounts and API tokens.")
 demo_cli = AppGroup("demo", help="Demo data.")
-credit_cli = AppGroup("credit", help="Scores and tiers.")
+credit_cli = AppGroup("credit", help="Scores, tiers and every other cache of derived state.")
 rules_cli = AppGroup("rules", help="The dated rules data.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 
@@ -89,10 +89,24 @@ def demo_load(households, seed, if_empty):
 
 @credit_cli.command("rebuild")
 def credit_rebuild():
-    """Recompute every household's cached score and tier from facts."""
-    from .scoring import service
-    stats = service.rebuild_all(echo=click.echo)
+    """Rebuild every cache of derived state from facts: procedure schedules, watch entries, scores and tiers."""
+    from . import derived
+    stats = derived.rebuild(echo=click.echo)
     click.echo(stats)
+
+
+@credit_cli.command("verify")
+def credit_verify():
+    """Recompute every cache from facts and print each difference (writes nothing); exit 1 when any."""
+    from . import derived
+    differences = derived.verify()
+    for d in differences:
+        click.echo(d.line())
+    households = len({(d.household_id) for d in differences})
+    click.echo(f"{len(differences)} difference(s) in {households} household(s) "
+               f"({', '.join(c.name for c in derived.CACHES)} checked)")
+    if differences:
+        sys.exit(1)
 
 
 @rules_cli.command("check")
@@ -130,6 +144,34 @@ def jobs_once(name):
     from . import jobs
     for line in jobs.run_once(name):
         click.echo(line)
+
+
+@jobs_cli.command("status")
+def jobs_status():
+    """Each daily job's last run and last successful run; warn (exit 1) on a missed day or failed households."""
+    from . import jobs
+    from .clock import get_clock
+    today = get_clock().today()
+    warned = False
+    for s in jobs.job_status(today):
+        last = s.last
+        if last is None:
+            click.echo(f"{s.job}: never run")
+        else:
+            finished = f"{last.finished_dt:%Y-%m-%d %H:%M:%S} UTC" if last.finished_dt else "not finished"
+            click.echo(f"{s.job}: last run for {last.legal_date}, started {last.started_dt:%Y-%m-%d %H:%M:%S} UTC, "
+                       f"{finished}, {'ok' if last.ok else 'FAILED'}, {last.failed} household(s) failed, "
+                       f"counts {last.counts or {}}")
+        if s.warning == "never":
+            click.echo(f"  WARNING: {s.job} has never run successfully")
+        elif s.warning == "missed":
+            click.echo(f"  WARNING: {s.job} missed a day: last successful run for {s.last_ok.legal_date}, "
+                       f"today is {today}")
+        elif s.warning == "failures":
+            click.echo(f"  WARNING: {s.job}'s last run left {last.failed} household(s) failed")
+        warned = warned or s.warning is not None
+    if warned:
+        sys.exit(1)
 
 
 def init_app(app: Flask) -> None:

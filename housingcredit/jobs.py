@@ -14,12 +14,19 @@ not among the JOBS that `flask jobs once` (and the demo's walk through past days
 `flask jobs once audit_checkpoint` or `flask audit checkpoint` writes one on demand.
 Running them twice on one day changes nothing the second time.
 `flask jobs once [name]` runs them now.
+
+Each job commits its households in batches (`batches.Batches`): a household that fails is rolled back alone,
+logged (its internal id and the exception's class, never an ID number), counted in the job's result as `failed`
+and stored in `job_runs` with the run; the others are committed. Every run is recorded in `job_runs` (legal
+date, started/finished UTC, ok, counts, errors); `flask jobs status` and the due page warn when a daily job's
+last successful run is older than yesterday's legal date (a missed day).
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -30,31 +37,41 @@ SCHEDULER_LOCK = 0x4843_4A42  # the advisory-lock key electing the scheduler pro
 TIMEZONE = "Asia/Shanghai"
 DAILY_AT = {"hour": 0, "minute": 10}
 STANDBY_RETRY_SECONDS = 30
+BATCH_SIZE = 200  # households committed together by a daily job
+
+_current_batches: ContextVar = ContextVar("housingcredit_job_batches", default=None)
+
+
+def each():
+    """The unit runner of the job running now (batches committed together, failures rolled back alone);
+    outside a job, every unit in the caller's transaction."""
+    from .batches import in_turn
+    return _current_batches.get() or in_turn
 
 
 def _credit_expiry(today):
     from .scoring import service as scoring
-    return scoring.nightly_expire(today)
+    return scoring.nightly_expire(today, each=each())
 
 
 def _listing_expiry(today):
     from .lists import service
-    return service.expire_listings(today)
+    return service.expire_listings(today, each=each())
 
 
 def _procedure_steps(today):
     from .lists import service
-    return service.advance_due_procedures(today)
+    return service.advance_due_procedures(today, each=each())
 
 
 def _watch_expiry(today):
     from .lists import service
-    return service.expire_watch(today)
+    return service.expire_watch(today, each=each())
 
 
 def _overdue_orders(today):
     from .lists import service
-    return service.open_overdue_orders(today)
+    return service.open_overdue_orders(today, each=each())
 
 
 # name → service call taking today's legal date, run in this order.
@@ -80,18 +97,50 @@ DAILY_AFTER: dict[str, Callable] = {
 
 
 def run_job(name: str) -> dict:
-    """Run one job in its own transaction: commit on success, roll back and re-raise on failure."""
+    """Run one job, its households committed in batches, and record the run in `job_runs`.
+
+    A household that fails is rolled back alone and counted (`failed` in the result); a failure of the job as a
+    whole rolls back its last batch, is recorded as a failed run and re-raised.
+    """
+    from .batches import Batches
     from .clock import get_clock
     from .extensions import db
+    from .stats import service as runs
     job = JOBS.get(name) or DAILY_AFTER[name]
     today = get_clock().today()
+    run_id = runs.start_run(name, today).id
+    db.session.commit()
+    batches = Batches(name, BATCH_SIZE)
+    token = _current_batches.set(batches)
     try:
         result = job(today)
+        result = dict(result) if isinstance(result, dict) else {"result": result}
+        if batches.failed:
+            result["failed"] = batches.failed
+        runs.finish_run(run_id, ok=True, counts=result, failed=batches.failed, errors=batches.errors)
         db.session.commit()
-    except Exception:
+    except Exception as err:
         db.session.rollback()
+        log.error("job %s failed (%s)", name, type(err).__name__)
+        runs.finish_run(run_id, ok=False, counts={"error": type(err).__name__}, failed=batches.failed,
+                        errors=batches.errors)
+        db.session.commit()
         raise
+    finally:
+        _current_batches.reset(token)
     return result
+
+
+def job_status(today=None) -> list:
+    """Each daily job's newest run and newest successful run, with its warning (`flask jobs status`)."""
+    from .stats import service as runs
+    return runs.status(list(JOBS), today)
+
+
+def job_warnings(today=None) -> list[dict]:
+    """The daily jobs that missed a day, never ran, or left households failed — for the due page."""
+    from .stats import service as runs
+    return runs.warnings(list(JOBS), today)
 
 
 def run_once(name: str | None = None) -> Iterator[str]:

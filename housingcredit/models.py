@@ -8,3 +8,4 @@ from .notices.models import Notice  # noqa: F401
 from .platform.models import OutboxEvent  # noqa: F401
 from .records.models import Decision, Determination, Evidence, Record, RecordRepair, Revocation  # noqa: F401
 from .scoring.models import CreditState  # noqa: F401
+from .stats.models import JobRun  # noqa: F401

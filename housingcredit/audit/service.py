@@ -95,13 +95,15 @@ def record(action: str, object_type: str, object_id=None, *, household_id=None, 
         actor_id=actor_id, actor_label=actor_label, action=action, object_type=object_type,
         object_id=None if object_id is None else str(object_id), household_id=household_id,
         region_code=region_code, before=before, after=after)
-    session.info.setdefault(_STAGED, []).append(entry)
+    # staged with the (nested) transaction it belongs to: a rolled-back savepoint drops its own entries only
+    inner = session()  # the scoped session's Session
+    session.info.setdefault(_STAGED, []).append((inner.get_nested_transaction() or inner.get_transaction(), entry))
     return entry
 
 
 def staged(session: Session | None = None) -> list[AuditEntry]:
     """The entries recorded in the current transaction and not yet written."""
-    return list((session or db.session).info.get(_STAGED, ()))
+    return [entry for _txn, entry in (session or db.session).info.get(_STAGED, ())]
 
 
 def append_now(session: Session | None = None) -> None:
@@ -110,7 +112,7 @@ def append_now(session: Session | None = None) -> None:
 
 
 def _write_staged(session: Session) -> None:
-    entries = session.info.pop(_STAGED, None)
+    entries = [entry for _txn, entry in session.info.pop(_STAGED, ())]
     if not entries:
         return
     session.flush()  # the use case's own rows first, outside the chain lock
@@ -131,6 +133,22 @@ def _write_staged(session: Session) -> None:
 @event.listens_for(Session, "before_commit")
 def _append_staged_before_commit(session: Session) -> None:
     _write_staged(session)
+
+
+def _within(txn, ancestor) -> bool:
+    while txn is not None:
+        if txn is ancestor:
+            return True
+        txn = txn.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_staged_of_a_rolled_back_savepoint(session: Session, previous_transaction) -> None:
+    """A savepoint rolled back (one household of a batch failed): its entries go, the others stay staged."""
+    if previous_transaction.nested and session.info.get(_STAGED):
+        session.info[_STAGED] = [(txn, e) for txn, e in session.info[_STAGED]
+                                 if not _within(txn, previous_transaction)]
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -122,26 +122,32 @@ def record_compliance(order_id: int, complied_date, note: str, who: User) -> Ord
     return row
 
 
-def open_overdue_orders(today: date | None = None) -> dict:
+def open_overdue_orders(today: date | None = None, each=None) -> dict:
     """Daily: every order past its deadline without compliance opens its procedure (route overdue_order).
 
     Opened the day the job runs — the day after the deadline when it runs daily; never twice (unique order_id).
+    `each` (batches.Batches) may run the orders in batches; by default all in the caller's transaction.
     """
+    from ..batches import in_turn
     today = today or _today()
     overdue = db.session.scalars(_overdue_select(today).order_by(RectificationOrder.id)).all()
-    for order in overdue:
-        scoring.lock_household(order.household_id)
-        if _procedure_of_order(order.id) is not None:  # opened meanwhile by another transaction
-            continue
-        h = _household(order.household_id)
-        item = _ground(order.ground, order.issued_date)
-        _open(h, OVERDUE_ORDER, today, record_id=order.record_id,
-              order_id=order.id, clause=item.clause if item else None,
-              basis=_stored(lambda: _("Order %(id)s (%(ground)s) was not complied with by its deadline "
-                                      "%(deadline)s.", id=order.id, ground=item.title_zh if item else order.ground,
-                                      deadline=order.deadline.isoformat())))
-        after_facts_changed(h.id)
+    (each or in_turn)(overdue, lambda order: _open_overdue(order, today))
     return {"opened": len(overdue)}
+
+
+def _open_overdue(order: RectificationOrder, today: date) -> None:
+    """Open the procedure of one overdue order (once) and reconcile the household's lists."""
+    scoring.lock_household(order.household_id)
+    if _procedure_of_order(order.id) is not None:  # opened meanwhile by another transaction
+        return
+    h = _household(order.household_id)
+    item = _ground(order.ground, order.issued_date)
+    _open(h, OVERDUE_ORDER, today, record_id=order.record_id,
+          order_id=order.id, clause=item.clause if item else None,
+          basis=_stored(lambda: _("Order %(id)s (%(ground)s) was not complied with by its deadline "
+                                  "%(deadline)s.", id=order.id, ground=item.title_zh if item else order.ground,
+                                  deadline=order.deadline.isoformat())))
+    after_facts_changed(h.id)
 
 
 def _overdue_select(today: date):

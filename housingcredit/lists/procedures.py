@@ -8,7 +8,9 @@ later than the earliest date, never earlier; an automatic step is dated the day 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -49,16 +51,56 @@ from .schemas import ProcedureIn, StepIn
 
 # ---- the procedure -------------------------------------------------------------------------------------------
 
-def _procedure_rules(p: Procedure):
-    return _rules().version_at(p.opened_date).procedure
+def _procedure_rules(p: Procedure, rules=None):
+    return (rules or _rules()).version_at(p.opened_date).procedure
 
 
-def _publicity_window(p: Procedure, start: date) -> tuple[date, date]:
+def _publicity_window(p: Procedure, start: date, rules=None) -> tuple[date, date]:
     """(last day of publicity, earliest listing date) for publicity begun on `start`: N working days of publicity,
     the first being `start` (or the next working day when `start` is not one)."""
     first = start if is_working_day(start) else add_working_days(start, 1)
-    end = add_working_days(first, _procedure_rules(p).publicity_working_days - 1)
+    end = add_working_days(first, _procedure_rules(p, rules).publicity_working_days - 1)
     return end, add_working_days(end, 1)
+
+
+STEP_ORDER = {OPENED: 0, PUBLICITY: 1, LISTED: 2, ENDED: 3}
+SCHEDULE_FIELDS = ("state", "next_date", "window_end", "listed_date", "listed_through")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The cached columns of a procedure, as its steps (the facts) make them."""
+
+    state: str
+    next_date: date | None
+    window_end: date | None
+    listed_date: date | None
+    listed_through: date | None
+
+
+def procedure_schedule(p: Procedure, steps: Iterable, rules=None) -> Schedule:
+    """The procedure's `state / next_date / window_end / listed_date / listed_through` from its opening date, its
+    dated steps (anything with `.step` and `.step_date`) and the rules — the one place they are computed: taking a
+    step writes this, `flask credit rebuild` rewrites it, `flask credit verify` compares with it."""
+    rules = rules or _rules()
+    clock = procedure_clock(p.opened_date, rules.version_at(p.opened_date))
+    state, next_date, window_end = OPENED, clock.publicity_start, clock.response_due
+    listed_date = listed_through = None
+    for s in sorted(steps, key=lambda s: STEP_ORDER[s.step]):
+        if s.step == PUBLICITY:
+            window_end, next_date = _publicity_window(p, s.step_date, rules)
+        elif s.step == LISTED:
+            listed_date, listed_through = s.step_date, add_years(s.step_date, _procedure_rules(p, rules).listing_years)
+            window_end, next_date = listed_through, listed_through + timedelta(days=1)
+        elif s.step == ENDED:
+            window_end = next_date = None
+        state = s.step
+    return Schedule(state, next_date, window_end, listed_date, listed_through)
+
+
+def _write_schedule(p: Procedure, schedule: Schedule) -> None:
+    for name in SCHEDULE_FIELDS:
+        setattr(p, name, getattr(schedule, name))
 
 
 def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=None, evidence_id=None,
@@ -67,12 +109,13 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
     clock = procedure_clock(opened, _rules().version_at(opened))
     p = Procedure(household_id=h.id, region_code=h.region_code, route=route, opened_date=opened,
                   record_id=record_id, order_id=order_id, evidence_id=evidence_id, basis=basis,
-                  opened_by_id=who.id if who else None, opened_dt=get_clock().now_utc(), state=OPENED,
-                  next_date=clock.publicity_start, window_end=clock.response_due)
+                  opened_by_id=who.id if who else None, opened_dt=get_clock().now_utc())
+    first = ProcedureStep(step=OPENED, step_date=opened, by_id=who.id if who else None, dt=get_clock().now_utc())
+    _write_schedule(p, procedure_schedule(p, [first]))
     db.session.add(p)
     db.session.flush()
-    db.session.add(ProcedureStep(procedure_id=p.id, step=OPENED, step_date=opened, by_id=who.id if who else None,
-                                 dt=get_clock().now_utc()))
+    first.procedure_id = p.id
+    db.session.add(first)
     db.session.flush()
     clause = clause or ROUTE_CLAUSES.get(route, "HB 六")
     audit.record("procedure.open", "procedure", p.id, household_id=h.id, region_code=h.region_code,
@@ -104,18 +147,12 @@ def _take_step(h: Household, p: Procedure, step: str, on: date, *, reason: str |
                who: User | None = None) -> ProcedureStep:
     """Write one dated step, update the procedure's cached state, and leave its audit entry, notice and event."""
     before = {"state": p.state, "window_end": p.window_end.isoformat() if p.window_end else None}
-    if step == PUBLICITY:
-        end, listing = _publicity_window(p, on)
-        p.state, p.window_end, p.next_date = PUBLICITY, end, listing
-    elif step == LISTED:
-        through = add_years(on, _procedure_rules(p).listing_years)
-        p.state, p.listed_date, p.listed_through = LISTED, on, through
-        p.window_end, p.next_date = through, through + timedelta(days=1)
-    elif step == ENDED:
-        p.state, p.window_end, p.next_date = ENDED, None, None
     row = ProcedureStep(procedure_id=p.id, step=step, step_date=on, reason=reason, by_id=who.id if who else None,
                         dt=get_clock().now_utc())
     db.session.add(row)
+    db.session.flush()
+    steps = db.session.scalars(sa.select(ProcedureStep).where(ProcedureStep.procedure_id == p.id)).all()
+    _write_schedule(p, procedure_schedule(p, steps))
     db.session.flush()
     audit.record(f"procedure.{step}", "procedure", p.id, household_id=h.id, region_code=h.region_code,
                  before=before, after={"state": p.state, "step_date": on.isoformat(), "reason": reason,
@@ -193,14 +230,15 @@ def end_procedure(procedure_id: int, reason: str, who: User | None = None) -> Pr
     return _take_step(h, p, ENDED, _today(), reason=reason, who=who)
 
 
-def expire_listings(today: date | None = None) -> dict:
+def expire_listings(today: date | None = None, each=None) -> dict:
     """Daily: end every listing whose term (L + 3 years) is over, dated the day after its last day."""
-    return advance_due_procedures(today, states=(LISTED,))
+    return advance_due_procedures(today, states=(LISTED,), each=each)
 
 
-def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY)) -> dict:
+def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY), each=None) -> dict:
     """Daily: take every time-driven step whose earliest date has come (publicity, listing; with
-    `states=(LISTED,)` the end of the term)."""
+    `states=(LISTED,)` the end of the term). `each` (batches.Batches) may run them in batches."""
+    from ..batches import in_turn
     today = today or _today()
     taken = {PUBLICITY: 0, LISTED: 0, ENDED: 0, "held": 0}
     due = db.session.scalars(sa.select(Procedure).where(Procedure.state.in_(states),
@@ -209,17 +247,20 @@ def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY)
     households = {h.id: h for h in db.session.scalars(
         sa.select(Household).where(Household.id.in_({p.household_id for p in due}))
         .options(selectinload(Household.members)))} if due else {}
-    for p in due:
+
+    def one(p):
         step = NEXT_STEP[p.state]
         if step != ENDED and _clock_stopped(p):
             taken["held"] += 1
-            continue
+            return
         if step == ENDED:  # the term is a lapse of time: it ends the day after listed_through, whenever we look
             _take_step(households[p.household_id], p, ENDED, p.listed_through + timedelta(days=1),
                        reason="term_expired")
         else:
             _take_step(households[p.household_id], p, step, today)
         taken[step] += 1
+
+    (each or in_turn)(due, one)
     return taken
 
 
@@ -266,3 +307,59 @@ def procedure_view(p: Procedure) -> dict:
             # working days are counted through the listing date; the term after it is in calendar years
             "calendar_warning": working_days_warning(p.opened_date, max(
                 clock.listing_effective, p.next_date if p.state in (OPENED, PUBLICITY) else clock.listing_effective))}
+
+
+# ---- the cached schedules, checked and rebuilt from the steps ---------------------------------------------------
+
+_CHUNK = 1000
+
+
+def _schedules(rules) -> "Iterable[tuple]":
+    """(procedure row, stored Schedule, expected Schedule) for every procedure, in chunks of ids, reading only."""
+    cols = (Procedure.id, Procedure.household_id, Procedure.opened_date, *(getattr(Procedure, f)
+                                                                           for f in SCHEDULE_FIELDS))
+    after = 0
+    while True:
+        rows = db.session.execute(sa.select(*cols).where(Procedure.id > after).order_by(Procedure.id)
+                                  .limit(_CHUNK)).all()
+        if not rows:
+            return
+        steps: dict[int, list] = {r.id: [] for r in rows}
+        for s in db.session.execute(sa.select(ProcedureStep.procedure_id, ProcedureStep.step, ProcedureStep.step_date)
+                                    .where(ProcedureStep.procedure_id.in_(list(steps)))):
+            steps[s.procedure_id].append(s)
+        for r in rows:
+            stored = Schedule(*(getattr(r, f) for f in SCHEDULE_FIELDS))
+            yield r, stored, procedure_schedule(r, steps[r.id], rules)
+        after = rows[-1].id
+
+
+def schedule_differences(today: date | None = None):
+    """Every procedure whose cached columns differ from what its steps give (`flask credit verify`)."""
+    from ..derived import Difference
+    for r, stored, expected in _schedules(_rules()):
+        for f in SCHEDULE_FIELDS:
+            if getattr(stored, f) != getattr(expected, f):
+                yield Difference("procedures", r.household_id, f"procedure {r.id}", f, getattr(stored, f),
+                                 getattr(expected, f))
+
+
+def rebuild_schedules(echo=None) -> dict:
+    """Rewrite every procedure's cached columns from its steps where they differ, each correction audited;
+    commits (`flask credit rebuild`)."""
+    echo = echo or (lambda _msg: None)
+    wrong = [(r.id, expected) for r, stored, expected in _schedules(_rules()) if stored != expected]
+    for pid, expected in wrong:
+        p = db.session.get(Procedure, pid)
+        before = {f: _iso(getattr(p, f)) for f in SCHEDULE_FIELDS}
+        _write_schedule(p, expected)
+        audit.record("procedure.rebuild", "procedure", p.id, household_id=p.household_id,
+                     region_code=p.region_code, before=before,
+                     after={f: _iso(getattr(p, f)) for f in SCHEDULE_FIELDS})
+    db.session.commit()
+    echo(f"procedures: {len(wrong)} schedule(s) rewritten from their steps")
+    return {"corrected": len(wrong)}
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, date) else value

@@ -100,12 +100,14 @@ def _section(stmt, order, page: int, size: int, count_column) -> tuple[list, int
 def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     """What is due in the user's region: procedure windows ending today, overdue orders (most overdue first),
     orders due today, watch periods ending in the next 7 days — every section with its total and paged on its
-    own (`args`: the page of each section), so nothing is cut off unsaid."""
+    own (`args`: the page of each section), so nothing is cut off unsaid — and the daily jobs that missed a
+    day (`job_warnings`)."""
+    from .. import jobs
     gate.require("lists.read", who)
     q = load(DueQuery(), args or {})
     today = today or _today()
     size = current_app.config.get("PAGE_SIZE", 50)
-    out: dict = {"as_of": today, "page_size": size, "sections": {}}
+    out: dict = {"as_of": today, "page_size": size, "sections": {}, "job_warnings": jobs.job_warnings(today)}
 
     def section(name, stmt, order, count_column):
         rows, total, pages = _section(stmt, order, q[name], size, count_column)

@@ -1,7 +1,7 @@
 """marshmallow schemas for the lists domain: what an order, a procedure, a step, a credit check look like in and out."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 BUSINESSES = ("application", "allocation", "renewal", "swap", "subsidy", "exit", "other")
 MANUAL_ROUTES = ("court_judgment", "criminal_penalty", "administrative_penalty")
@@ -53,7 +53,12 @@ DUE_SECTIONS = ("procedures", "overdue_orders", "orders_due_today", "watch_endin
 
 
 class DueQuery(Schema):
-    """The page of each section of what is due (every section is paged on its own)."""
+    """The page of each section of what is due (every section is paged on its own); other query arguments (the
+    page language) are not its business."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     procedures = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     overdue_orders = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     orders_due_today = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
@@ -168,9 +173,17 @@ class DueSectionOut(Schema):
     pages = fields.Integer(metadata={"description": "the last page (ask for it with ?<section>=N)"})
 
 
+class JobWarningOut(Schema):
+    job = fields.String()
+    kind = fields.String(metadata={"description": "never | missed | failures"})
+    last_ok_date = fields.Date(allow_none=True)
+    failed = fields.Integer()
+
+
 class DueOut(Schema):
     as_of = fields.Date()
     page_size = fields.Integer()
+    job_warnings = fields.List(fields.Nested(JobWarningOut))
     procedures = fields.List(fields.Dict())
     overdue_orders = fields.List(fields.Dict(), metadata={"description": "most overdue first"})
     orders_due_today = fields.List(fields.Dict())

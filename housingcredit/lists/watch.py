@@ -21,39 +21,67 @@ from .procedures import _open, _take_step
 
 # ---- the watch list: one engine, a cache reconciled ----------------------------------------------------------
 
-def after_facts_changed(household_id: int) -> None:
+def after_facts_changed(household_id: int, *, facts=None, procedures=None) -> None:
     """Recompute the household's lists from facts, in the caller's transaction (the records service calls this
     after every determination, revocation and repair; the daily job after a watch period ends).
 
     Reconciles the cached watch entries with the engine's history up to today, opens the procedure of each
     watch transfer once, ends the procedures whose grounding record fell, and leaves for every transition its
-    audit entry, notice and platform event — none of them twice.
+    audit entry, notice and platform event — none of them twice. `facts` and `procedures` may be given when
+    loaded in bulk (the rebuild); otherwise they are read after the household's lock.
     """
     scoring.lock_household(household_id)
     h = _household(household_id)
     today = _today()
-    facts = scoring.facts_for([household_id])[household_id]
-    procedures = db.session.scalars(sa.select(Procedure).where(Procedure.household_id == household_id)
-                                    .order_by(Procedure.id)).all()
-    others = [p.opened_date for p in procedures if p.route != WATCH_TRANSFER]
-    history = watch_history(facts, _rules(), today, other_procedures=others)
+    if facts is None:
+        facts = scoring.facts_for([household_id])[household_id]
+    procedures = list(procedures) if procedures is not None else _procedures_of([household_id])[household_id]
+    history = expected_watch(facts, procedures, today)
     _reconcile_watch(h, history.entries)
+    for opening in _missing_transfers(history, procedures):
+        procedures.append(_open(h, WATCH_TRANSFER, opening.date, record_id=opening.record_id,
+                                basis=_stored(lambda: _("Moderate or severe behaviour (record %(id)s) during "
+                                                        "the watch period.", id=opening.record_id))))
+    for p, on, reason in _to_end(facts, procedures, today):
+        _take_step(h, p, ENDED, on, reason=reason)
+
+
+def _procedures_of(household_ids) -> dict[int, list[Procedure]]:
+    out: dict[int, list[Procedure]] = {hid: [] for hid in household_ids}
+    if out:
+        for p in db.session.scalars(sa.select(Procedure).where(Procedure.household_id.in_(list(out)))
+                                    .order_by(Procedure.id)):
+            out[p.household_id].append(p)
+    return out
+
+
+def expected_watch(facts, procedures, today: date):
+    """The engine's watch history for a household up to today, given its record facts and its procedures —
+    the one call of the engine that the reconciliation, the rebuild and the check share."""
+    others = [p.opened_date for p in procedures if p.route != WATCH_TRANSFER]
+    return watch_history(facts, _rules(), today, other_procedures=others)
+
+
+def _missing_transfers(history, procedures) -> list:
+    """The watch transfers the engine made whose procedure is not opened yet (each record transfers once)."""
     transferred = {p.record_id for p in procedures if p.route == WATCH_TRANSFER}
+    out = []
     for opening in history.procedures_opened:
         if opening.route == WATCH_TRANSFER and opening.record_id not in transferred:
             transferred.add(opening.record_id)
-            procedures.append(_open(h, WATCH_TRANSFER, opening.date, record_id=opening.record_id,
-                                    basis=_stored(lambda: _("Moderate or severe behaviour (record %(id)s) during "
-                                                            "the watch period.", id=opening.record_id))))
+            out.append(opening)
+    return out
+
+
+def _to_end(facts, procedures, today: date) -> list[tuple]:
+    """(procedure, date, reason) for every procedure still running whose grounding record fell (SPEC §7)."""
     fell = {}
     for f in facts:
         dates = [(d, reason) for d, reason in ((f.revoked, "revoked"), (f.repaired, "repaired")) if d and d <= today]
         if dates:
             fell[f.id] = min(dates)
-    for p in procedures:
-        if p.state != ENDED and p.record_id in fell:
-            on, reason = fell[p.record_id]
-            _take_step(h, p, ENDED, max(on, p.opened_date), reason=reason)
+    return [(p, max(fell[p.record_id][0], p.opened_date), fell[p.record_id][1])
+            for p in procedures if p.state != ENDED and p.record_id in fell]
 
 
 def _entry_snapshot(e) -> dict:
@@ -110,12 +138,84 @@ def _watch_warning(h: Household, row: WatchEntry) -> None:
                       until=row.until_date.isoformat()))
 
 
-def expire_watch(today: date | None = None) -> dict:
-    """Daily: reconcile every household whose watch period ended before today (off the list the day after)."""
+def expire_watch(today: date | None = None, each=None) -> dict:
+    """Daily: reconcile every household whose watch period ended before today (off the list the day after).
+
+    `each` (batches.Batches) may run the households in batches; by default all in the caller's transaction."""
+    from ..batches import in_turn
     today = today or _today()
     ids = db.session.scalars(sa.select(WatchEntry.household_id).where(WatchEntry.end_date.is_(None),
                                                                       WatchEntry.until_date < today)
                              .distinct().order_by(WatchEntry.household_id)).all()
-    for hid in ids:
-        after_facts_changed(hid)
+    (each or in_turn)(ids, after_facts_changed)
     return {"households": len(ids)}
+
+
+# ---- the cache checked and rebuilt for every household ---------------------------------------------------------
+
+_CHUNK = 500
+
+
+def _candidates() -> list[int]:
+    """Households the engine may give entries (confirmed records) or that have cached entries: everyone else has
+    none and needs no work."""
+    from ..records.models import Decision, Determination, Record
+    with_records = db.session.scalars(sa.select(Record.household_id).join(Determination,
+                                                                          Determination.record_id == Record.id)
+                                      .where(Determination.decision == Decision.confirmed).distinct())
+    with_entries = db.session.scalars(sa.select(WatchEntry.household_id).distinct())
+    return sorted(set(with_records) | set(with_entries))
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        yield chunk, scoring.facts_for(chunk), _procedures_of(chunk)
+
+
+def watch_differences(today: date | None = None):
+    """Every household whose cached watch entries (or the procedures the watch list opens and ends) differ from
+    what the engine gives from the facts today (`flask credit verify`). Reads only: no reconciliation."""
+    from ..derived import Difference
+    today = today or _today()
+    for chunk, facts, procedures in _chunks(_candidates()):
+        stored: dict[int, dict] = {hid: {} for hid in chunk}
+        for row in db.session.execute(sa.select(WatchEntry.household_id, WatchEntry.start_date,
+                                                WatchEntry.until_date, WatchEntry.end_date, WatchEntry.reason,
+                                                WatchEntry.grounds).where(WatchEntry.household_id.in_(chunk))):
+            stored[row.household_id][row.start_date] = row
+        for hid in chunk:
+            history = expected_watch(facts[hid], procedures[hid], today)
+            rows = dict(stored[hid])
+            for e in history.entries:
+                key = f"entry {e.start.isoformat()}"
+                row = rows.pop(e.start, None)
+                if row is None:
+                    yield Difference("watch_entries", hid, key, "row", None, "present")
+                    continue
+                for name, have, want in (("until_date", row.until_date, e.until), ("end_date", row.end_date, e.end),
+                                         ("reason", row.reason, e.reason),
+                                         ("grounds", list(row.grounds), list(e.grounds))):
+                    if have != want:
+                        yield Difference("watch_entries", hid, key, name, have, want)
+            for start in rows:
+                yield Difference("watch_entries", hid, f"entry {start.isoformat()}", "row", "present", None)
+            for opening in _missing_transfers(history, procedures[hid]):
+                yield Difference("procedures", hid, f"watch transfer of record {opening.record_id}", "opened_date",
+                                 None, opening.date)
+            for p, on, reason in _to_end(facts[hid], procedures[hid], today):
+                yield Difference("procedures", hid, f"procedure {p.id}", "state", p.state, f"{ENDED} ({reason})")
+
+
+def rebuild_watch(echo=None) -> dict:
+    """Reconcile every candidate household from facts (`flask credit rebuild`), facts and procedures loaded per
+    chunk, households committed in batches; a household that fails is rolled back alone and counted."""
+    from ..batches import Batches
+    echo = echo or (lambda _msg: None)
+    runner = Batches("rebuild watch_entries", size=_CHUNK)
+    ids = _candidates()
+    for chunk, facts, procedures in _chunks(ids):
+        runner(chunk, lambda hid: after_facts_changed(hid, facts=facts[hid], procedures=procedures[hid]))
+        runner.commit()
+    echo(f"watch entries: {len(ids)} households reconciled, {runner.failed} failed")
+    return {"households": len(ids), **runner.summary()}

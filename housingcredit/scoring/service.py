@@ -187,26 +187,32 @@ def refresh_household(household_id: int) -> CreditState:
     return state
 
 
-def nightly_expire(today: date | None = None) -> dict:
+def nightly_expire(today: date | None = None, each=None) -> dict:
     """Refresh only the households whose cached state may have changed by `today` (next_change_date ≤ today).
 
     Idempotent: a refreshed household's next_change_date is after today, so a second run finds nothing to do.
-    The caller (the job) commits.
+    The caller (the job) commits; `each` (batches.Batches) may commit households in batches meanwhile.
     """
+    from ..batches import in_turn
     today = today or get_clock().today()
     ids = db.session.scalars(sa.select(CreditState.household_id)
                              .where(CreditState.next_change_date <= today)
                              .order_by(CreditState.household_id)).all()
-    changed = 0
-    for hid in ids:
+    counts = {"refreshed": 0, "changed": 0}
+
+    def one(hid):
         before = db.session.get(CreditState, hid)
         old = (before.score, before.tier) if before else None
         state = refresh_household(hid)
-        changed += old != (state.score, state.tier)
-    if ids:
-        audit.record("credit.expire", "credit_state", None, after={"date": today.isoformat(), "refreshed": len(ids),
+        counts["changed"] += old != (state.score, state.tier)
+        counts["refreshed"] += 1
+
+    (each or in_turn)(ids, one)
+    refreshed, changed = counts["refreshed"], counts["changed"]
+    if refreshed:
+        audit.record("credit.expire", "credit_state", None, after={"date": today.isoformat(), "refreshed": refreshed,
                                                                     "changed": changed})
-    return {"date": today.isoformat(), "refreshed": len(ids), "changed": changed}
+    return {"date": today.isoformat(), "refreshed": refreshed, "changed": changed}
 
 
 # ---- rebuild from facts ------------------------------------------------------------------------------------------
@@ -359,3 +365,28 @@ def states_by_household(household_ids: Iterable[int]) -> dict[int, CreditState]:
     return {s.household_id: s for s in db.session.scalars(
         sa.select(CreditState).where(CreditState.household_id.in_(ids)))} if ids else {}
 
+
+
+def credit_differences(today: date | None = None) -> Iterator:
+    """Every household whose cached CreditState differs from the engine's answer today (`flask credit verify`):
+    score, tier and next change date. A household never determined has no row until a rebuild writes one, and
+    no row stands for the answer for no records; a missing row is a difference only when the facts give another.
+    Reads only."""
+    from ..derived import Difference
+    today = today or get_clock().today()
+    rules = rules_book()
+    empty = compute_credit([], rules, today)
+    expected_empty = (empty.score, empty.tier, _next_change(empty, rules, today))
+    computed = {hid: (score, tier, nxt) for hid, score, tier, nxt in _computed(today, rules)}
+    stmt = (sa.select(Household.id, CreditState.household_id, CreditState.score, CreditState.tier,
+                      CreditState.next_change_date)
+            .outerjoin(CreditState, CreditState.household_id == Household.id).order_by(Household.id))
+    for hid, present, score, tier, nxt in db.session.execute(stmt.execution_options(yield_per=BATCH)):
+        expected = computed.get(hid, expected_empty)
+        if present is None:
+            if expected != expected_empty:
+                yield Difference("credit_states", hid, "credit state", "row", None, "present")
+            continue
+        for name, stored, want in zip(("score", "tier", "next_change_date"), (score, tier, nxt), expected):
+            if stored != want:
+                yield Difference("credit_states", hid, "credit state", name, stored, want)
