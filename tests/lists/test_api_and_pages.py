@@ -74,7 +74,7 @@ def test_hb_six_credit_check_unknown_id_is_404_and_still_logged(app, api_client)
     api = api_client(staff.caseworker)
     resp = api.get(f"/api/v1/credit-check?id_number={factories.id_number('420102')}&business=application")
     assert resp.status_code == 404
-    assert "archive" in resp.get_json()["message"].lower() or "档案" in resp.get_json()["message"]
+    assert resp.get_json()["message"] == "无档案：您的辖区内没有该身份证号码对应的家庭信用档案。"
     (log,) = _check_logs()
     assert log.household_id is None and log.tier is None
 
