@@ -181,3 +181,10 @@ def test_spec_6_two_standing_mild_in_the_window_keep_the_entry_when_the_day_t_re
     last = history.entries[-1]
     assert (last.start, last.grounds) == (date(2026, 2, 2), ("a", "b", "r"))
     assert (last.end, last.reason) == (None, None)  # "unless another standing mild record in the window keeps two"
+
+
+def test_spec_6_one_fallen_ground_of_a_mild_and_mild_entry_ends_it_grounds_fell():
+    recs = [rec("a", "HB03", date(2026, 3, 2), revoked=date(2026, 5, 4)), rec("b", "HB08", date(2026, 4, 1))]
+    (entry,) = watch_history(recs, RULES, date(2026, 12, 31)).entries
+    assert (entry.start, entry.until, entry.end, entry.reason, entry.grounds) == (
+        date(2026, 4, 1), date(2027, 4, 1), date(2026, 5, 4), "grounds_fell", ("a", "b"))
