@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import sqlalchemy as sa
 
 from housingcredit.audit.models import AuditEntry
-from housingcredit.clock import add_working_days
 from housingcredit.extensions import db
 from housingcredit.lists.models import CreditCheck, RectificationOrder
 from tests import factories
@@ -17,6 +17,12 @@ from .helpers import PDF, Staff, confirm_on, procedures
 
 def _check_logs():
     return db.session.scalars(sa.select(CreditCheck).order_by(CreditCheck.id)).all()
+
+
+def _text(resp) -> str:
+    """The visible text of a page, tags dropped and white space folded, to assert what a reader sees."""
+    html = re.sub(r"(?s)<(script|style|head)\b.*?</\1>", " ", resp.get_data(as_text=True))
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def test_hb_six_credit_check_answers_tier_lists_measures_and_logs(app, clock, api_client):
@@ -53,13 +59,13 @@ def test_hb_six_credit_check_of_a_listed_household_applies_the_punishment_measur
                            staff.caseworker)
     db.session.commit()
     from .helpers import run_jobs_on
-    run_jobs_on(clock, add_working_days(date(2026, 3, 2), 6))
-    run_jobs_on(clock, add_working_days(date(2026, 3, 2), 13))
+    run_jobs_on(clock, date(2026, 3, 10))  # O + 6 working days: publicity
+    run_jobs_on(clock, date(2026, 3, 19))  # O + 13 working days: listed
     api = api_client(staff.reviewer)
     body = api.get(f"/api/v1/credit-check?id_number={h.head.id_number}&business=renewal").get_json()
     assert body["listed"] is True and body["tier"] == "good"
     (p,) = body["procedures"]
-    assert p["state"] == "listed" and p["listed_date"] == add_working_days(date(2026, 3, 2), 13).isoformat()
+    assert (p["state"], p["listed_date"], p["listed_through"]) == ("listed", "2026-03-19", "2029-03-19")
     assert {"no_new_application", "joint_punishment", "market_rent"} <= {m["code"] for m in body["measures"]}
 
 
@@ -68,7 +74,7 @@ def test_hb_six_credit_check_unknown_id_is_404_and_still_logged(app, api_client)
     api = api_client(staff.caseworker)
     resp = api.get(f"/api/v1/credit-check?id_number={factories.id_number('420102')}&business=application")
     assert resp.status_code == 404
-    assert "archive" in resp.get_json()["message"].lower() or "档案" in resp.get_json()["message"]
+    assert resp.get_json()["message"] == "无档案：您的辖区内没有该身份证号码对应的家庭信用档案。"
     (log,) = _check_logs()
     assert log.household_id is None and log.tier is None
 
@@ -99,15 +105,22 @@ def test_hb_eight_credit_check_outside_the_region_is_like_no_archive(app, api_cl
 def test_hb_six_credit_check_page_for_the_service_desk(app, clock, client, login_as):
     staff = Staff("420100")
     h = factories.make_household("420102")
+    confirm_on(clock, staff, h, "HB06", date(2026, 6, 1))  # moderate: 85, on the watch list
+    clock.set(date(2026, 6, 15))
     login_as(staff.caseworker)
     page = client.get("/credit-check")
-    assert page.status_code == 200
+    assert page.status_code == 200 and 'name="id_number"' in page.get_data(as_text=True)
     token = factories.csrf_token(client)
     resp = client.post("/credit-check", data={"csrf_token": token, "id_number": h.head.id_number,
                                               "business": "allocation", "purpose": "配租"})
     assert resp.status_code == 200
-    text = resp.get_data(as_text=True)
-    assert h.archive_no in text and h.head.id_number not in text
+    text = _text(resp)
+    masked = h.head.id_number[:6] + "********" + h.head.id_number[-4:]
+    assert h.archive_no in text and masked in text and h.head.id_number not in resp.get_data(as_text=True)
+    assert "信用分 85" in text and "中度失信" in text and "配租" in text
+    assert "自 2026-06-01 至 2027-06-01" in text  # the watch entry with both dates
+    for measure in ("书面警示", "每季度入户巡查", "期内不予调换、升级住房"):
+        assert measure in text
     resp = client.post("/credit-check", data={"csrf_token": token, "id_number": "123", "business": "allocation"})
     assert resp.status_code == 422
     assert len(_check_logs()) == 1
@@ -147,11 +160,12 @@ def test_hb_six_procedure_from_a_judgment_over_the_api_with_steps(app, clock, ap
     assert resp.status_code == 201, resp.get_json()
     p = resp.get_json()
     assert (p["state"], p["evidence_id"] is not None) == ("opened", True)
-    assert p["response_due"] == add_working_days(date(2026, 6, 15), 5).isoformat()
+    # O = 2026-06-15 (Mon); 2026-06-19 (Fri) is the Dragon Boat Festival: O + 5 working days = 06-23
+    assert (p["opened_date"], p["response_due"]) == ("2026-06-15", "2026-06-23")
     resp = api.post(f"/api/v1/procedures/{p['id']}/steps", json={"step": "publicity"})
     assert resp.status_code == 409
-    assert add_working_days(date(2026, 6, 15), 6).isoformat() in resp.get_json()["message"]
-    clock.set(add_working_days(date(2026, 6, 15), 6))
+    assert "2026-06-24" in resp.get_json()["message"]  # publicity from O + 6 working days
+    clock.set(date(2026, 6, 24))
     resp = api.post(f"/api/v1/procedures/{p['id']}/steps", json={"step": "publicity"})
     assert resp.status_code == 201 and resp.get_json()["state"] == "publicity"
     assert api.post(f"/api/v1/procedures/{p['id']}/steps", json={"step": "opened"}).status_code == 422
@@ -183,11 +197,19 @@ def test_hb_six_pages_render_for_staff(app, clock, client, login_as):
     staff = Staff("420100")
     h = factories.make_household("420102")
     confirm_on(clock, staff, h, "HB06", date(2026, 6, 1))
+    clock.set(date(2026, 6, 15))
     login_as(staff.caseworker)
-    for url in ("/watch", "/watch?status=active&reason=expired", "/due", f"/households/{h.id}/lists"):
-        resp = client.get(url)
-        assert resp.status_code == 200, url
-    assert h.archive_no in client.get("/watch").get_data(as_text=True)
+    watch = _text(client.get("/watch"))
+    # the row: archive, masked head (张三丰 → 张*丰), district, both dates, in force
+    assert f"{h.archive_no} 张*丰 江岸区 2026-06-01 2027-06-01 在名单中" in watch
+    filtered = _text(client.get("/watch?status=active&reason=expired"))
+    assert h.archive_no not in filtered and "没有符合条件的重点关注名单记录" in filtered
+    due = _text(client.get("/due"))
+    assert "到期事项 · 2026-06-15" in due and h.archive_no not in due  # its period ends 2027-06-01
+    lists = _text(client.get(f"/households/{h.id}/lists"))
+    assert "信用分 85 中度失信" in lists and "自 2026-06-01 至 2027-06-01" in lists
+    for measure in ("书面警示 (HB 六 (发出警示))", "每季度入户巡查", "期内不予调换、升级住房"):
+        assert measure in lists
     assert client.get("/watch?status=bogus").status_code == 422
     token = factories.csrf_token(client)
     resp = client.post(f"/households/{h.id}/orders", data={

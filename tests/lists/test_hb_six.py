@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from housingcredit.clock import add_months, add_working_days, add_years
+from housingcredit import clock as calendar
 from housingcredit.errors import Conflict, InvalidInput
 from housingcredit.extensions import db
 from housingcredit.lists import service
@@ -55,8 +55,10 @@ def test_hb_six_moderate_during_watch_opens_a_procedure_transfer(clock, staff, h
     assert (p.route, p.record_id, p.opened_date, p.state) == ("watch_transfer", grounding.id, date(2026, 4, 13),
                                                              "opened")
     (risk,) = notices(household.id, "risk_notice")
-    response_due = add_working_days(date(2026, 4, 13), 5)
-    assert response_due.isoformat() in risk.body  # the rights to state a case and object, with the date
+    # O = 2026-04-13 (Mon): response due O + 5 working days = 2026-04-20; publicity from 2026-04-21;
+    # listing O + 13 working days = 2026-04-30
+    assert "2026-04-20" in risk.body  # the rights to state a case and object, with the date
+    assert "2026-04-21" in risk.body and "2026-04-30" in risk.body
     assert audit_actions(household.id, "procedure.") == ["procedure.open"]
     # recomputing from the same facts opens nothing new and queues nothing twice
     before = trail(household.id)
@@ -67,13 +69,12 @@ def test_hb_six_moderate_during_watch_opens_a_procedure_transfer(clock, staff, h
 
 def test_hb_six_watch_expiry_by_the_daily_job(clock, staff, household):
     confirm_on(clock, staff, household, "HB01", date(2025, 6, 16))
-    until = add_months(date(2025, 6, 16), 12)
-    run_jobs_on(clock, until)
-    assert entries(household.id) == [(date(2025, 6, 16), until, None, None)]
-    run_jobs_on(clock, until + timedelta(days=1))
-    assert entries(household.id) == [(date(2025, 6, 16), until, until + timedelta(days=1), "expired")]
+    run_jobs_on(clock, date(2026, 6, 16))  # T + 12 months: still on the list
+    assert entries(household.id) == [(date(2025, 6, 16), date(2026, 6, 16), None, None)]
+    run_jobs_on(clock, date(2026, 6, 17))
+    assert entries(household.id) == [(date(2025, 6, 16), date(2026, 6, 16), date(2026, 6, 17), "expired")]
     before = trail(household.id)
-    run_jobs_on(clock, until + timedelta(days=1))  # the second run changes nothing
+    run_jobs_on(clock, date(2026, 6, 17))  # the second run changes nothing
     assert trail(household.id) == before
     assert audit_actions(household.id, "watch.") == ["watch.enter", "watch.end"]
 
@@ -147,11 +148,13 @@ def _open_by_judgment(clock, staff, household, on: date):
 
 
 def test_hb_six_listing_only_after_both_windows(clock, staff, household):
+    # O = 2026-03-02 (Mon): response due O + 5 wd = 03-09; publicity from O + 6 = 03-10 through O + 12 = 03-18;
+    # listed from O + 13 = 03-19 through 2029-03-19
     opened = date(2026, 3, 2)
     pid = _open_by_judgment(clock, staff, household, opened)
-    publicity_from, listing_from = add_working_days(opened, 6), add_working_days(opened, 13)
+    publicity_from, listing_from = date(2026, 3, 10), date(2026, 3, 19)
     # too early for publicity during the response window: 409 naming the earliest date
-    clock.set(add_working_days(opened, 5))
+    clock.set(date(2026, 3, 9))
     with pytest.raises(Conflict) as err:
         service.advance(pid, "publicity", staff.caseworker)
     assert publicity_from.isoformat() in str(err.value.message)
@@ -159,19 +162,19 @@ def test_hb_six_listing_only_after_both_windows(clock, staff, household):
     with pytest.raises(Conflict):  # out of order
         service.advance(pid, "listed", staff.caseworker)
     db.session.rollback()
-    run_jobs_on(clock, add_working_days(opened, 5))
+    run_jobs_on(clock, date(2026, 3, 9))
     assert procedures(household.id)[0].state == "opened"
     run_jobs_on(clock, publicity_from)
     (p,) = procedures(household.id)
-    assert (p.state, p.window_end, p.next_date) == ("publicity", add_working_days(opened, 12), listing_from)
-    clock.set(add_working_days(opened, 12))
+    assert (p.state, p.window_end, p.next_date) == ("publicity", date(2026, 3, 18), listing_from)
+    clock.set(date(2026, 3, 18))
     with pytest.raises(Conflict) as err:
         service.advance(pid, "listed", staff.caseworker)
     assert listing_from.isoformat() in str(err.value.message)
     db.session.rollback()
     run_jobs_on(clock, listing_from)
     (p,) = procedures(household.id)
-    assert (p.state, p.listed_date, p.listed_through) == ("listed", listing_from, add_years(listing_from, 3))
+    assert (p.state, p.listed_date, p.listed_through) == ("listed", date(2026, 3, 19), date(2029, 3, 19))
     steps = db.session.scalars(sa.select(ProcedureStep.step, ).where(ProcedureStep.procedure_id == pid)
                                .order_by(ProcedureStep.id)).all()
     assert steps == ["opened", "publicity", "listed"]
@@ -180,29 +183,29 @@ def test_hb_six_listing_only_after_both_windows(clock, staff, household):
 def test_hb_six_a_caseworker_may_act_later_than_the_earliest_date(clock, staff, household):
     opened = date(2026, 3, 2)
     pid = _open_by_judgment(clock, staff, household, opened)
-    late = add_working_days(opened, 8)
-    clock.set(late)
+    clock.set(date(2026, 3, 12))  # O + 8 working days, two days after the earliest
     service.advance(pid, "publicity", staff.caseworker)
     db.session.commit()
     (p,) = procedures(household.id)
-    # publicity runs its full 7 working days from the day it actually began
-    assert (p.window_end, p.next_date) == (add_working_days(late, 6), add_working_days(late, 7))
+    # publicity runs its full 7 working days from the day it actually began (2026-03-12, its day 1) through
+    # 2026-03-20; listing from the working day after, Monday 2026-03-23
+    assert (p.window_end, p.next_date) == (date(2026, 3, 20), date(2026, 3, 23))
 
 
 def test_hb_six_listing_ends_on_term_expiry(clock, staff, household):
     opened = date(2026, 3, 2)
     pid = _open_by_judgment(clock, staff, household, opened)
-    run_jobs_on(clock, add_working_days(opened, 6))
-    run_jobs_on(clock, add_working_days(opened, 13))
-    through = procedures(household.id)[0].listed_through
-    run_jobs_on(clock, through)
+    run_jobs_on(clock, date(2026, 3, 10))
+    run_jobs_on(clock, date(2026, 3, 19))
+    assert procedures(household.id)[0].listed_through == date(2029, 3, 19)
+    run_jobs_on(clock, date(2029, 3, 19))  # the last day of the 3-year term
     assert procedures(household.id)[0].state == "listed"
-    run_jobs_on(clock, through + timedelta(days=3), times=2)  # late or twice: the end is the day after the term
+    run_jobs_on(clock, date(2029, 3, 22), times=2)  # late or twice: the end is the day after the term
     (p,) = procedures(household.id)
     assert p.state == "ended"
     end = db.session.scalar(sa.select(ProcedureStep).where(ProcedureStep.procedure_id == pid,
                                                            ProcedureStep.step == "ended"))
-    assert (end.step_date, end.reason) == (through + timedelta(days=1), "term_expired")
+    assert (end.step_date, end.reason) == (date(2029, 3, 20), "term_expired")
 
 
 def test_hb_six_each_notice_and_transition_happens_once(clock, staff, household):
@@ -261,13 +264,51 @@ def test_design_rule_two_watch_cache_rebuilds_from_facts(clock, staff, household
     assert len(notices(household.id, "watch_warning")) == 1
 
 
-def test_spec_9_calendar_warning_when_a_year_is_missing(clock, staff, household):
-    from housingcredit.clock import calendar_warning
-    opened = date(2026, 12, 21)
-    pid = _open_by_judgment(clock, staff, household, opened)
+def test_spec_9_a_procedure_in_a_known_year_counts_its_holidays_and_has_no_warning(clock, staff, household):
+    # O = 2026-09-28 (Mon); National Day 10-01..10-07 off, Saturday 10-10 worked in lieu:
+    # response due 10-10, publicity 10-12 through 10-20, listing 10-21
+    pid = _open_by_judgment(clock, staff, household, date(2026, 9, 28))
     view = service.procedure_view(procedures(household.id)[0])
-    assert view["id"] == pid
-    missing = calendar_warning(date(2027, 1, 4)) is not None
-    assert (view["calendar_warning"] is not None) == missing
-    if missing:
-        assert "2027" in notices(household.id, "risk_notice")[0].body
+    assert (view["id"], view["response_due"], view["next_date"]) == (pid, date(2026, 10, 10), date(2026, 10, 12))
+    assert view["calendar_warning"] is None
+    (risk,) = notices(household.id, "risk_notice")
+    assert "2026-10-10" in risk.body and "2026-10-12" in risk.body and "2026-10-21" in risk.body
+    assert "missing" not in risk.body
+
+
+@pytest.fixture
+def no_2027_arrangement(tmp_path, monkeypatch):
+    """A world where chinesecalendar does not know 2027 (whatever version is installed) and config/holidays/ is an
+    empty temporary directory; yields that directory so a test can add the year's file."""
+    known = calendar._package_arrangement
+    monkeypatch.setattr(calendar, "_package_arrangement", lambda year: None if year >= 2027 else known(year))
+    (tmp_path / "holidays").mkdir()
+    monkeypatch.setattr(calendar, "CONFIG_DIR", tmp_path)
+    calendar.clear_calendar_cache()
+    yield tmp_path / "holidays"
+    calendar.clear_calendar_cache()
+
+
+def test_spec_9_a_year_unknown_without_a_file_counts_monday_to_friday_with_a_warning(clock, staff, household,
+                                                                                      no_2027_arrangement):
+    # O = 2026-12-21 (Mon): response due 12-28, publicity from 12-29; 2027-01-01 (Fri) counts as a working day
+    # without the arrangement, so listing is O + 13 = 2027-01-07
+    _open_by_judgment(clock, staff, household, date(2026, 12, 21))
+    view = service.procedure_view(procedures(household.id)[0])
+    assert (view["response_due"], view["next_date"]) == (date(2026, 12, 28), date(2026, 12, 29))
+    assert "2027" in view["calendar_warning"] and "missing" in view["calendar_warning"]
+    (risk,) = notices(household.id, "risk_notice")
+    assert "2026-12-29" in risk.body and "2027-01-07" in risk.body
+    assert view["calendar_warning"] in risk.body  # the deadline is shown with the warning
+
+
+def test_spec_9_a_year_unknown_to_the_package_is_read_from_its_config_file(clock, staff, household,
+                                                                           no_2027_arrangement):
+    (no_2027_arrangement / "2027.yaml").write_text(
+        "year: 2027\nsource: test fixture\nholidays: [2027-01-01]\nworkdays: []\n", encoding="utf-8")
+    # with 2027-01-01 a holiday, listing moves to 2027-01-08, and nothing is missing
+    _open_by_judgment(clock, staff, household, date(2026, 12, 21))
+    view = service.procedure_view(procedures(household.id)[0])
+    assert view["calendar_warning"] is None
+    (risk,) = notices(household.id, "risk_notice")
+    assert "2027-01-08" in risk.body and "2027-01-07" not in risk.body and "missing" not in risk.body

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from housingcredit.lists.engine import WATCH_TRANSFER, procedure_clock, watch_history, watch_status
 from housingcredit.rules import default_rules
 from housingcredit.scoring.engine import RecordFact
@@ -12,10 +14,6 @@ RULES = default_rules()
 
 def rec(id, code, determined, **kw):
     return RecordFact(id=id, code=code, determined=determined, **kw)
-
-
-def listed_through(opened: date) -> date:
-    return procedure_clock(opened, RULES.version_at(opened)).listed_through
 
 
 def test_hb_six_two_mild_on_the_same_day_enter_with_both_as_grounds():
@@ -78,9 +76,11 @@ def test_hb_six_watch_transfer_opens_a_procedure_that_blocks_new_entries():
     (opening,) = history.procedures_opened
     assert (opening.date, opening.record_id, opening.route) == (opened, "b", WATCH_TRANSFER)
 
-    after = listed_through(opened) + timedelta(days=1)
-    history = watch_history(recs + [rec("d", "HB01", after)], RULES, date(2029, 12, 31))
-    assert [e.start for e in history.entries] == [date(2026, 2, 10), after]
+    # O = 2026-08-17 (Mon): L = O + 13 working days = 2026-09-03, listed through L + 3 years = 2029-09-03
+    blocked = watch_history(recs + [rec("d", "HB01", date(2029, 9, 3))], RULES, date(2029, 12, 31))
+    assert [e.start for e in blocked.entries] == [date(2026, 2, 10)]
+    history = watch_history(recs + [rec("d", "HB01", date(2029, 9, 4))], RULES, date(2029, 12, 31))
+    assert [e.start for e in history.entries] == [date(2026, 2, 10), date(2029, 9, 4)]
 
 
 def test_spec_7_revoking_the_transferring_record_ends_its_procedure_and_the_block():
@@ -118,10 +118,58 @@ def test_spec_6_unconfirmed_records_play_no_part():
     assert watch_history(recs, RULES, date(2026, 12, 31)).entries == []
 
 
-def test_spec_7_procedure_clock_steps_follow_one_another():
-    clock = procedure_clock(date(2026, 6, 8), RULES.version_at(date(2026, 6, 8)))
-    assert clock.response_due < clock.publicity_start <= clock.publicity_end < clock.listing_effective
-    assert clock.warning is None
+@pytest.mark.parametrize("opened, response_due, publicity_start, publicity_end, listing, listed_through", [
+    # 2026-06-08 (Mon); 2026-06-19 (Fri) is the Dragon Boat Festival
+    (date(2026, 6, 8), date(2026, 6, 15), date(2026, 6, 16), date(2026, 6, 25), date(2026, 6, 26),
+     date(2029, 6, 26)),
+    # 2026-09-28 (Mon): National Day 10-01..10-07 off, Saturday 10-10 an adjusted working day
+    (date(2026, 9, 28), date(2026, 10, 10), date(2026, 10, 12), date(2026, 10, 20), date(2026, 10, 21),
+     date(2029, 10, 21)),
+    # 2026-09-18 (Fri): Sunday 09-20 is worked in lieu, 09-25 (Fri) is the Mid-autumn Festival
+    (date(2026, 9, 18), date(2026, 9, 24), date(2026, 9, 28), date(2026, 10, 12), date(2026, 10, 13),
+     date(2029, 10, 13)),
+])
+def test_spec_7_procedure_clock_o_plus_5_6_12_13_working_days_and_l_plus_3_years(
+        opened, response_due, publicity_start, publicity_end, listing, listed_through):
+    clock = procedure_clock(opened, RULES.version_at(opened))
+    assert (clock.response_due, clock.publicity_start, clock.publicity_end, clock.listing_effective,
+            clock.listed_through) == (response_due, publicity_start, publicity_end, listing, listed_through)
+    assert clock.warning is None  # 2026 is a known year
+
+
+def test_spec_6_period_is_t_through_t_plus_12_months_inclusive_a_moderate_on_the_last_day_transfers():
+    recs = [rec("a", "HB06", date(2026, 2, 10)), rec("b", "HB05", date(2027, 2, 10))]
+    history = watch_history(recs, RULES, date(2027, 12, 31))
+    assert [(e.start, e.until, e.end, e.reason) for e in history.entries] == [
+        (date(2026, 2, 10), date(2027, 2, 10), date(2027, 2, 10), "transferred")]
+    assert [(p.date, p.record_id) for p in history.procedures_opened] == [(date(2027, 2, 10), "b")]
+
+
+def test_spec_6_expiry_from_the_day_after_t_plus_12_months_a_moderate_then_starts_a_new_entry():
+    recs = [rec("a", "HB06", date(2026, 2, 10)), rec("b", "HB05", date(2027, 2, 11))]
+    history = watch_history(recs, RULES, date(2027, 12, 31))
+    assert [(e.start, e.until, e.end, e.reason) for e in history.entries] == [
+        (date(2026, 2, 10), date(2027, 2, 10), date(2027, 2, 11), "expired"),
+        (date(2027, 2, 11), date(2028, 2, 11), None, None)]
+    assert history.procedures_opened == []
+
+
+def test_spec_6_a_mild_record_during_the_period_changes_nothing():
+    recs = [rec("a", "HB06", date(2026, 2, 10)), rec("m", "HB08", date(2026, 12, 1))]
+    history = watch_history(recs, RULES, date(2027, 12, 31))
+    assert [(e.start, e.until, e.end, e.reason, e.grounds) for e in history.entries] == [
+        (date(2026, 2, 10), date(2027, 2, 10), date(2027, 2, 11), "expired", ("a",))]
+
+
+@pytest.mark.parametrize("earlier, enters", [
+    (date(2023, 2, 28), True),   # 2024-02-29 - 12 months = 2023-02-28: on it counts
+    (date(2023, 2, 27), False),  # the day before does not
+])
+def test_spec_6_within_12_months_before_t_means_on_or_after_t_minus_12_months(earlier, enters):
+    recs = [rec("a", "HB03", earlier), rec("b", "HB08", date(2024, 2, 29))]
+    entries = watch_history(recs, RULES, date(2024, 12, 31)).entries
+    expected = [(date(2024, 2, 29), date(2025, 2, 28), ("a", "b"))] if enters else []
+    assert [(e.start, e.until, e.grounds) for e in entries] == expected
 
 
 def test_spec_6_two_standing_mild_in_the_window_keep_the_entry_when_the_day_t_record_falls():
@@ -133,3 +181,10 @@ def test_spec_6_two_standing_mild_in_the_window_keep_the_entry_when_the_day_t_re
     last = history.entries[-1]
     assert (last.start, last.grounds) == (date(2026, 2, 2), ("a", "b", "r"))
     assert (last.end, last.reason) == (None, None)  # "unless another standing mild record in the window keeps two"
+
+
+def test_spec_6_one_fallen_ground_of_a_mild_and_mild_entry_ends_it_grounds_fell():
+    recs = [rec("a", "HB03", date(2026, 3, 2), revoked=date(2026, 5, 4)), rec("b", "HB08", date(2026, 4, 1))]
+    (entry,) = watch_history(recs, RULES, date(2026, 12, 31)).entries
+    assert (entry.start, entry.until, entry.end, entry.reason, entry.grounds) == (
+        date(2026, 4, 1), date(2027, 4, 1), date(2026, 5, 4), "grounds_fell", ("a", "b"))
