@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from werkzeug.exceptions import BadRequest
 
 from ..extensions import csrf, db, login_manager
 from . import service
@@ -49,6 +50,10 @@ def init_app(app: Flask) -> None:
         # Bearer-token API clients send no cookies, so CSRF cannot reach them; everything else is checked.
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
+        if request.mimetype == "multipart/form-data" and (None in request.form or None in request.files):
+            # A part without a name belongs to no field: the request cannot be understood (and CSRF and the forms
+            # expect every key to be a string).
+            raise BadRequest()
         if request.path.startswith("/api/") and _bearer():
             return
         csrf.protect()

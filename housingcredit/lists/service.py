@@ -41,7 +41,7 @@ from ..validation import load
 from .engine import WATCH_TRANSFER, procedure_clock, watch_history
 from .models import CreditCheck, OrderCompliance, Procedure, ProcedureStep, RectificationOrder, WatchEntry
 from .schemas import (BUSINESSES, MANUAL_ROUTES, ComplianceIn, CreditCheckIn, OrderIn, ProcedureIn, StepIn,
-                      WatchListQuery)
+                      WatchListQuery, deadline_problem)
 
 OPENED, PUBLICITY, LISTED, ENDED = "opened", "publicity", "listed", "ended"
 NEXT_STEP = {OPENED: PUBLICITY, PUBLICITY: LISTED, LISTED: ENDED}
@@ -472,8 +472,9 @@ def issue_order(household_id: int, ground: str, deadline, requirement: str, reco
     errors = {}
     if item is None:
         errors["ground"] = [_("Choose one of the grounds of HB 六 (一)–(四).")]
-    if clean["deadline"] < today:
-        errors["deadline"] = [_("The deadline may not be in the past.")]
+    deadline_error = deadline_problem(clean["deadline"], today, _rules().version_at(today))
+    if deadline_error:
+        errors["deadline"] = [deadline_error]
     if clean["record_id"] is not None:
         owner = db.session.scalar(sa.select(Record.household_id).where(Record.id == clean["record_id"]))
         if owner != h.id:
