@@ -152,6 +152,13 @@ def test_hardening_the_first_rules_date_comes_from_the_rules_book(app, api_clien
     assert resp.status_code == 422 and "2020-01-01" in _errors(resp)["as_of"][0]
 
 
+def test_hardening_a_nul_in_the_api_search_text_is_a_422_naming_q(app, api_client):
+    api = api_client(make_user("caseworker", "420100"))
+    for q in ("%00王", "42010219900101%00"):
+        resp = api.get(f"/api/v1/households?q={q}")
+        assert resp.status_code == 422 and set(_errors(resp)) == {"q"}, q
+
+
 # ---- login and multipart ----------------------------------------------------------------------------------------
 
 def test_hardening_a_nul_in_the_staff_login_username_is_a_failed_login(app, client):

@@ -161,6 +161,8 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0) -> list[Hous
     q = (query or "").strip()
     if len(q) > 40:
         raise InvalidInput(_l("The search text is too long."), field="q")
+    if "\x00" in q:  # PostgreSQL refuses a NUL in any text
+        raise InvalidInput(_l("Contains a character that is not allowed."), field="q")
     stmt = sa.select(Household)
     if q:
         if _ID_LIKE.match(q) and len(q) >= 15:
