@@ -22,7 +22,8 @@ class IdConverter(IntegerConverter):
 
     def to_python(self, value: str):
         # Not a mere non-match: werkzeug would then answer 405 when a rule of another method has the same path.
-        if self.max == MAX_ID and value.isdigit() and (len(value) > 19 or int(value) > MAX_ID):
+        digits = value.lstrip("0")
+        if self.max == MAX_ID and digits.isdigit() and (len(digits) > 19 or int(digits) > MAX_ID):
             raise NotFound()
         return super().to_python(value)
 
