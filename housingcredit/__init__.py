@@ -26,6 +26,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["rules"] = load_rules(app.config["RULES_DIR"]) if app.config.get("RULES_DIR") else default_rules()
 
     from . import extensions
+    from .validation import IdConverter
+    app.url_map.converters["int"] = IdConverter  # before any route: ids ≥ 2**63 are a 404, not a database error
     extensions.init_app(app)
 
     from .accounts import views as account_views, api as account_api

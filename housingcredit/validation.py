@@ -2,9 +2,35 @@
 from __future__ import annotations
 
 from flask_babel import gettext, lazy_gettext as _l
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from .errors import InvalidInput
+
+#: the largest id a database row can have (BIGINT on PostgreSQL, INTEGER on SQLite: both signed 64-bit)
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number no row can have (≥ 2**63) does not match, so it is a 404 — never a value
+    handed to the database, which would refuse it (PostgreSQL "bigint out of range", SQLite OverflowError)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str):
+        # Not a mere non-match: werkzeug would then answer 405 when a rule of another method has the same path.
+        digits = value.lstrip("0")
+        if self.max == MAX_ID and digits.isdigit() and (len(digits) > 19 or int(digits) > MAX_ID):
+            raise NotFound()
+        return super().to_python(value)
+
+
+def IdField(**kw) -> fields.Integer:  # noqa: N802 (a field factory, used like a field class)
+    """An integer input naming a row: 1 … MAX_ID, else the field's 422 (never a value the database refuses)."""
+    return fields.Integer(strict=False, validate=validate.Range(min=1, max=MAX_ID), **kw)
 
 # marshmallow's own messages, listed so they are extracted into the catalogues and translated at run time.
 MARSHMALLOW_MESSAGES = [
@@ -62,9 +88,10 @@ def translate(errors):
 
 
 def _nul_fields(data, path=()):
-    """Paths of strings carrying a NUL character, which no database text column accepts (PostgreSQL refuses)."""
+    """Paths (tuples) of strings carrying a NUL character, which no database text column accepts (PostgreSQL
+    refuses)."""
     if isinstance(data, str):
-        return [".".join(map(str, path)) or "_schema"] if "\x00" in data else []
+        return [path or ("_schema",)] if "\x00" in data else []
     if isinstance(data, dict):
         return [p for k, v in data.items() for p in _nul_fields(v, path + (k,))]
     if isinstance(data, (list, tuple)):
@@ -72,12 +99,23 @@ def _nul_fields(data, path=()):
     return []
 
 
+def _nested(paths: list[tuple], message: str) -> dict:
+    """Paths as marshmallow nests its errors: ("members", 0, "name") → {"members": {0: {"name": [message]}}}."""
+    out: dict = {}
+    for *parents, leaf in paths:  # a string's path is never the prefix of another's (strings have no children)
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = [message]
+    return out
+
+
 def load(schema: Schema, data, **kw):
     """Validate with the schema; every problem comes back as one InvalidInput (422) naming the fields."""
     bad = _nul_fields(data)
     if bad:
-        raise InvalidInput(_l("The input is not valid."),
-                           errors={f: [str(_l("Contains a character that is not allowed."))] for f in bad})
+        raise InvalidInput(_l("The input is not valid."), errors=_nested(
+            bad, str(_l("Contains a character that is not allowed."))))
     try:
         return schema.load(data, **kw)
     except ValidationError as err:

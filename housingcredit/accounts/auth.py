@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from werkzeug.exceptions import BadRequest
 
 from ..extensions import csrf, db, login_manager
 from . import service
@@ -51,6 +52,10 @@ def init_app(app: Flask) -> None:
         # a CSRF 400. Every cookie-authenticated web write is checked.
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
+        if request.mimetype == "multipart/form-data" and (None in request.form or None in request.files):
+            # A part without a name belongs to no field: the request cannot be understood (and CSRF and the forms
+            # expect every key to be a string).
+            raise BadRequest()
         if request.path.startswith("/api/"):
             return
         csrf.protect()

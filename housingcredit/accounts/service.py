@@ -48,7 +48,9 @@ def create_staff(username: str, display_name: str, role: Role, region_code: str,
 
 
 def authenticate_staff(username: str, password: str) -> User | None:
-    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
+    username = (username or "").strip()
+    # No username holds a NUL, and PostgreSQL refuses one in a query: a failed login, not a database error.
+    user = None if "\x00" in username else db.session.scalar(sa.select(User).where(User.username == username))
     if user is None or user.role == Role.household or not user.active or not user.password_hash:
         # Spend the same time as a real check so usernames cannot be probed by timing.
         check_password_hash(_DUMMY_HASH, password or "")

@@ -92,11 +92,19 @@ def label_of(kind: str, value):
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))  # NUL & co. (PostgreSQL refuses NUL)
+_CONTROL_BUT_NUL = {c: v for c, v in _CONTROL.items() if c != 0}
 
 
 def clean_text(value) -> str:
-    """Typed text without control characters and surrounding spaces: they are never meaningful here."""
+    """Typed text without control characters and surrounding spaces: they are never meaningful here (a search
+    text; what is saved goes through `form_text`)."""
     return (value or "").translate(_CONTROL).strip()
+
+
+def form_text(value) -> str:
+    """Typed text for the service without surrounding spaces and stray control characters — but a NUL is kept, so
+    that the service refuses it naming the field (422), as for the API: nothing is saved other than as typed."""
+    return (value or "").translate(_CONTROL_BUT_NUL).strip()
 
 
 def _options(labels: dict) -> list[SelectChoice]:
@@ -191,7 +199,7 @@ class HouseholdForm(FlaskForm):
     def to_service_data(self) -> tuple[dict, list[int]]:
         """The service's input dict, and for each member sent the index of the form row it came from."""
         def text(field):
-            return clean_text(field.data)
+            return form_text(field.data)
 
         def number(field):
             value = text(field).replace(",", "").replace("，", "")
@@ -205,8 +213,8 @@ class HouseholdForm(FlaskForm):
             member = {"name": text(row.name), "id_number": text(row.id_number).upper()}
             if row.relation.data:  # a missing relation gets the service's "required" message
                 member["relation"] = row.relation.data
-            if text(row.id).isdigit():
-                member["id"] = int(text(row.id))
+            if text(row.id):  # the service judges it (a number no row can have is its 422)
+                member["id"] = text(row.id)
             members.append(member)
             rows.append(i)
         data = {
@@ -216,11 +224,11 @@ class HouseholdForm(FlaskForm):
             "protection_category": text(self.protection_category),
             "protection_mode": text(self.protection_mode),
             "protection_group": text(self.protection_group),
-            "priority_flags": [clean_text(f) for f in (self.priority_flags.data or []) if clean_text(f)],
+            "priority_flags": [form_text(f) for f in (self.priority_flags.data or []) if form_text(f)],
             "members": members,
         }
-        if text(self.version).isdigit():
-            data["version"] = int(text(self.version))
+        if text(self.version):  # without it the service refuses the edit (409): no stale-version check skipped
+            data["version"] = text(self.version)
         return data, rows
 
     def apply_errors(self, errors: dict, rows: list[int]) -> list[str]:
@@ -238,7 +246,7 @@ class HouseholdForm(FlaskForm):
                         for field_name, msgs in (row_errors.items() if isinstance(row_errors, dict)
                                                  else [("name", row_errors)]):
                             field = getattr(entry.form, field_name, None)
-                            if field is None or not hasattr(field, "errors"):
+                            if field is None or not hasattr(field, "errors") or field_name == "id":  # hidden
                                 general.extend(_flatten(msgs))
                             else:
                                 _add(field, _flatten(msgs))

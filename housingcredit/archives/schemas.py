@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from ..accounts import regions
 from ..disclosure.masking import mask_id_number, mask_name
+from ..validation import IdField
 from .models import ProtectionCategory, Relation
 
 
@@ -36,7 +37,7 @@ class MoneyOut(fields.Decimal):
 
 
 class MemberIn(Schema):
-    id = fields.Integer(load_default=None)
+    id = IdField(load_default=None)
     name = fields.String(required=True, validate=validate.Length(min=1, max=40))
     id_number = fields.String(required=True, validate=validate.Length(min=15, max=18))
     relation = fields.Enum(Relation, required=True)
@@ -56,7 +57,7 @@ class HouseholdIn(Schema):
     priority_flags = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list,
                                  validate=validate.Length(max=20))
     members = fields.List(fields.Nested(MemberIn), required=True, validate=validate.Length(min=1, max=20))
-    version = fields.Integer(load_default=None)
+    version = fields.Integer(load_default=None)  # compared, never queried: any other number is stale (409)
 
     @validates("region_code")
     def known_region(self, value, **_):

@@ -70,12 +70,11 @@ def create_household(data: dict, who: User) -> Household:
     gate.check_region(clean["region_code"], who)
     _check_id_numbers_free(clean["members"], None)
     now = get_clock().now_utc()
-    h = Household(archive_no=f"tmp-{now.timestamp()}-{id(data)}", created_dt=now, updated_dt=now,
-                  **{f: clean[f] for f in FIELDS})
+    household_id = _next_household_id()
+    h = Household(id=household_id, archive_no=archive_number(clean["region_code"], household_id), created_dt=now,
+                  updated_dt=now, **{f: clean[f] for f in FIELDS})
     h.members = [Member(name=m["name"], id_number=m["id_number"], relation=m["relation"]) for m in clean["members"]]
     db.session.add(h)
-    db.session.flush()
-    h.archive_no = archive_number(h.region_code, h.id)
     db.session.flush()
     audit.record("household.create", "household", h.id, household_id=h.id, region_code=h.region_code,
                  after=_snapshot(h), actor=who)
@@ -83,14 +82,31 @@ def create_household(data: dict, who: User) -> Household:
 
 
 def archive_number(region_code: str, household_id: int) -> str:
-    """信用档案编号: region code + a zero-padded serial (unique with the id)."""
+    """信用档案编号: region code + a zero-padded serial (unique with the id); at most 6 + 1 + 19 characters, so it
+    always fits `archive_no` (32)."""
     return f"{region_code}-{household_id:08d}"
+
+
+def _next_household_id() -> int:
+    """The id the new household will have, taken before the insert so that the archive number is written once,
+    final, in the INSERT itself (no temporary value, no second UPDATE).
+
+    PostgreSQL: the next value of the id column's own sequence (never handed out twice, whatever runs
+    concurrently). SQLite (one writer at a time): one past the largest id, as its rowid would be.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return conn.scalar(sa.text("SELECT nextval(pg_get_serial_sequence('households', 'id'))"))
+    return (db.session.scalar(sa.select(sa.func.max(Household.id))) or 0) + 1
 
 
 def update_household(household_id: int, data: dict, who: User) -> Household:
     h = load_household(household_id, who, "archive.write")
     clean = _validate(data)
-    if clean.get("version") is not None and clean["version"] != h.version:
+    if clean.get("version") is None:  # without it the stale-version check cannot be made: an update could be lost
+        raise Conflict(_l("The edit does not say which version of the archive it changes; reload the archive and "
+                          "edit again."), field="version")
+    if clean["version"] != h.version:
         raise Conflict(_l("Someone else changed this archive since you opened it; reload and edit again."),
                        field="version")
     if clean["region_code"] != h.region_code:
@@ -147,6 +163,8 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0, after: int |
     q = (query or "").strip()
     if len(q) > 40:
         raise InvalidInput(_l("The search text is too long."), field="q")
+    if "\x00" in q:  # PostgreSQL refuses a NUL in any text
+        raise InvalidInput(_l("Contains a character that is not allowed."), field="q")
     stmt = sa.select(Household)
     if q:
         if _ID_LIKE.match(q) and len(q) >= 15:

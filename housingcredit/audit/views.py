@@ -7,6 +7,7 @@ from flask_login import login_required
 
 from ..accounts import gate, regions
 from ..extensions import db
+from ..validation import MAX_ID
 from .labels import action_label
 from .models import AuditEntry
 
@@ -25,6 +26,8 @@ def _init_audit_key(state):
 def trail():
     gate.require("audit.read")
     before = request.args.get("before", type=int)
+    if before is not None:
+        before = min(before, MAX_ID)  # "before" a number no entry can reach: every entry (not a database error)
     stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(100)
     if before:
         stmt = stmt.where(AuditEntry.id < before)

@@ -30,7 +30,7 @@ from .common import (
 )
 from .models import OrderCompliance, Procedure, RectificationOrder
 from .procedures import _open
-from .schemas import ComplianceIn, OrderIn
+from .schemas import ComplianceIn, OrderIn, deadline_problem
 from .watch import after_facts_changed
 
 # ---- rectification orders ------------------------------------------------------------------------------------
@@ -53,8 +53,9 @@ def issue_order(household_id: int, ground: str, deadline, requirement: str, reco
     errors = {}
     if item is None:
         errors["ground"] = [_("Choose one of the grounds of HB 六 (一)–(四).")]
-    if clean["deadline"] < today:
-        errors["deadline"] = [_("The deadline may not be in the past.")]
+    deadline_error = deadline_problem(clean["deadline"], today, _rules().version_at(today))
+    if deadline_error:
+        errors["deadline"] = [deadline_error]
     if clean["record_id"] is not None:
         owner = db.session.scalar(sa.select(Record.household_id).where(Record.id == clean["record_id"]))
         if owner != h.id:

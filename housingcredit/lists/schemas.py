@@ -1,7 +1,12 @@
 """marshmallow schemas for the lists domain: what an order, a procedure, a step, a credit check look like in and out."""
 from __future__ import annotations
 
+from datetime import date
+
+from flask_babel import gettext as _
 from marshmallow import EXCLUDE, Schema, fields, validate
+
+from ..validation import IdField
 
 BUSINESSES = ("application", "allocation", "renewal", "swap", "subsidy", "exit", "other")
 MANUAL_ROUTES = ("court_judgment", "criminal_penalty", "administrative_penalty")
@@ -17,7 +22,21 @@ class OrderIn(Schema):
     ground = fields.String(required=True, validate=validate.Length(min=1, max=16))
     deadline = fields.Date(required=True)
     requirement = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    record_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    record_id = IdField(load_default=None, allow_none=True)
+
+
+def deadline_problem(deadline: date, issued: date, rules) -> str | None:
+    """Why a rectification order issued on `issued` may not have this deadline (责令限期…), or None: it falls after
+    the order's date and at most `rectification_deadline.max_months` (rules data, version in force) after it."""
+    from ..clock import add_months
+    if deadline <= issued:
+        return _("The deadline must fall after the day of the order (%(date)s).", date=issued.isoformat())
+    limit = rules.rectification_deadline
+    latest = add_months(issued, limit.max_months)
+    if deadline > latest:
+        return _("The deadline may be at most %(months)s months after the order, on or before %(date)s (%(clause)s).",
+                 months=limit.max_months, date=latest.isoformat(), clause=limit.clauses["max_months"])
+    return None
 
 
 class ComplianceIn(Schema):

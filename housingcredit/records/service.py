@@ -81,12 +81,22 @@ def records_for_household(household_id: int, who: User) -> list[Record]:
 
 
 def get_evidence(evidence_id: int, who: User) -> tuple[Evidence, "storage.Path"]:
-    """An evidence file and where its bytes are, if `who` may see the household (region-gated)."""
+    """An evidence file and where its bytes are, if `who` may see the household (region-gated): a record's
+    evidence for whoever may read the record, a procedure's document (the judgment or penalty decision a manual
+    procedure was opened on, `Procedure.evidence_id`) for the staff who may read the procedure."""
     ev = db.session.get(Evidence, evidence_id)
-    if ev is None or ev.record_id is None:
+    if ev is None:
         raise NotFound()
-    r = db.session.get(Record, ev.record_id)
-    h = gate.check_household(_household_of(r), "credit.read", who)
+    if ev.record_id is not None:
+        r = db.session.get(Record, ev.record_id)
+        h = gate.check_household(_household_of(r), "credit.read", who)
+    else:
+        from ..lists.models import Procedure
+        household_id = db.session.scalar(sa.select(Procedure.household_id).where(Procedure.evidence_id == ev.id)
+                                         .limit(1))
+        if household_id is None:
+            raise NotFound()
+        h = gate.check_household(db.session.get(Household, household_id), "lists.read", who)
     if who.role != Role.household:
         audit.record("evidence.read", "evidence", ev.id, household_id=h.id, region_code=h.region_code,
                      actor=(who.id, who.username))
@@ -209,8 +219,12 @@ def create_record(household_id: int, data: dict, files, who: User, *, require_ev
         errors["code"] = [_("Choose a behaviour from the catalogue in force for this region.")]
     if clean["source"] not in {s.code for s in version.sources}:
         errors["source"] = [_("Choose one of the collection sources.")]
+    first = scoring.first_rules_date()
     if clean["occurred_date"] > today:
         errors["occurred_date"] = [_("The date may not be in the future.")]
+    elif clean["occurred_date"] < first:  # no retroactive record: no rule was in force to judge it by
+        errors["occurred_date"] = [_("No rules were in force before %(date)s: a behaviour before then cannot be "
+                                     "recorded.", date=first.isoformat())]
     if clean["formed_date"] > today:
         errors["formed_date"] = [_("The date may not be in the future.")]
     elif clean["formed_date"] < clean["occurred_date"]:

@@ -26,7 +26,8 @@ LISTS = ("watch", "punishment")  # the watch entry's measures; the listing's (jo
 # The businesses a credit check is asked about (SPEC §8); a measure names the ones it restricts.
 BUSINESSES = ("application", "allocation", "renewal", "swap", "subsidy", "exit", "other")
 _TOP_LEVEL = {"effective", "name", "title_zh", "title_en", "base_score", "tiers", "catalogue", "watch", "procedure",
-              "rectification", "objection", "repair", "entry", "sources", "measures", "local", "disclosure"}
+              "rectification", "rectification_deadline", "objection", "repair", "entry", "sources", "measures",
+              "local", "disclosure"}
 _REGION = re.compile(r"^\d{6}$")
 
 
@@ -124,6 +125,15 @@ class DisclosureRules:
 
 
 @dataclass(frozen=True)
+class RectificationDeadlineRules:
+    """How far ahead a rectification order's deadline (责令限期…) may be set: after the order's date, at most
+    `max_months` months after it."""
+
+    max_months: int
+    clauses: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class ObjectionRules:
     due_working_days: int
     clauses: Mapping[str, str]
@@ -171,6 +181,7 @@ class RuleVersion:
     repair: RepairRules
     entry: EntryRules
     rectification: tuple[Item, ...]
+    rectification_deadline: RectificationDeadlineRules
     sources: tuple[Item, ...]
     measures: Mapping[str, Item]
     measures_by_tier: Mapping[str, tuple[str, ...]]
@@ -381,6 +392,7 @@ def _parse_version(path: Path) -> RuleVersion:
         repair=repair,
         entry=EntryRules(**r.params(data.get("entry"), "entry", ("late_after_working_days",))),
         rectification=r.items(data.get("rectification"), "rectification"),
+        rectification_deadline=_parse_rectification_deadline(r, data.get("rectification_deadline")),
         sources=r.items(data.get("sources"), "sources"),
         measures=measures, measures_by_tier=by_tier, measures_by_list=by_list,
         clauses={"base_score": base["clauses"]["base_score"]},
@@ -404,6 +416,13 @@ def _parse_disclosure(r: _Reader, data: Any) -> DisclosureRules:
     if "mild" in tiers:  # MOHURD 2(2): mild items are collected only, never disclosed
         r.fail("disclosure.tiers", "mild items are collected only and never disclosed (MOHURD 2(2))")
     return DisclosureRules(tiers=tuple(tiers), clause=r.get(block, "clause", "disclosure", str))
+
+
+def _parse_rectification_deadline(r: _Reader, data: Any) -> RectificationDeadlineRules:
+    params = r.params(data, "rectification_deadline", ("max_months",))
+    if params["max_months"] < 1:
+        r.fail("rectification_deadline.max_months", "must be at least 1")
+    return RectificationDeadlineRules(**params)
 
 
 def _parse_tiers(r: _Reader, data: dict, base_score: int) -> dict[str, TierBand]:

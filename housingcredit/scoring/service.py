@@ -80,13 +80,28 @@ def _household(household) -> Household:
     return h
 
 
-def _check_as_of(as_of: date | None) -> date:
+def first_rules_date() -> date:
+    """The day the first rules version took effect: before it there is no rule to answer by (from the rules book)."""
+    return rules_book().versions[0].effective
+
+
+def check_date_in_rules(d: date, field: str) -> date:
+    """A date asked about, or the date of a fact, must lie on or after the first rules version (422 naming the
+    field and saying from which date answers exist)."""
+    first = first_rules_date()
+    if d < first:
+        raise InvalidInput(_l("No rules were in force before %(date)s: choose a date on or after it.",
+                              date=first.isoformat()), field=field)
+    return d
+
+
+def _check_as_of(as_of: date | None, field: str = "as_of") -> date:
     today = get_clock().today()
     if as_of is None:
         return today
     if as_of > today:
-        raise InvalidInput(_l("The date may not be in the future."), field="as_of")
-    return as_of
+        raise InvalidInput(_l("The date may not be in the future."), field=field)
+    return check_date_in_rules(as_of, field)
 
 
 def credit_for(household, as_of: date | None = None, who: User | None = None) -> CreditResult:
@@ -129,9 +144,12 @@ def credit_history(household, start: date | None = None, end: date | None = None
     h = _household(household)
     if who is not None:
         gate.check_household(h, "credit.read", who)
-    end = _check_as_of(end)
+    end = _check_as_of(end, "to")
     from ..clock import add_months
-    start = start or add_months(end, -24)
+    if start is None:  # the default range begins two years back, never before the first rules version
+        start = max(add_months(end, -24), first_rules_date())
+    else:
+        check_date_in_rules(start, "from")
     if start > end:
         raise InvalidInput(_l("The start date must not be after the end date."), field="from")
     rules = rules_book()
