@@ -1,9 +1,7 @@
 """The one gate for access (DESIGN rule 5): role permissions and region scope for every household query."""
 from __future__ import annotations
 
-from functools import wraps
 
-import sqlalchemy as sa
 from flask_login import current_user
 
 from ..errors import Forbidden, NotFound

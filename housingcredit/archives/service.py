@@ -16,7 +16,7 @@ from ..disclosure.masking import mask_id_number
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..validation import load
-from .models import Household, Member, Relation
+from .models import Household, Member
 from .schemas import HouseholdIn
 
 FIELDS = ("region_code", "address", "hukou", "marital_status", "housing_status", "income_yuan", "assets_yuan",

@@ -10,7 +10,6 @@ moves records past their use period out of the cached score; idempotent, safe to
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from datetime import date, timedelta
 from typing import Callable, Iterable, Iterator
 

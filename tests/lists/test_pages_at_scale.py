@@ -131,6 +131,7 @@ def test_archive_history_pages_through_everything(app, clock, api_client, client
     h = factories.make_household("420102", actor=supervisor)
     for i in range(7):  # 1 creation + 7 edits = 8 changes: pages of 3, 3, 2
         data = {"region_code": "420102", "address": f"测试路{i + 2}号", "protection_category": "physical",
+                "version": h.version,
                 "protection_group": "低保", "members": [{"id": h.head.id, "name": h.head.name,
                                                          "id_number": h.head.id_number, "relation": "head"}]}
         archives.update_household(h.id, data, supervisor)
@@ -212,6 +213,7 @@ def _grow(clock, staff, archive, k: int) -> None:
         _order(clock, staff, factories.make_household("420102", head_name="李五"), TODAY)
         _pending_record(h, staff.caseworker, "HB07", date(2026, 1, 5))  # late and pending
         data = {"region_code": "420102", "address": f"路{archive.version}号", "protection_category": "physical",
+                "version": archive.version,
                 "protection_group": "低保", "members": [{"id": archive.head.id, "name": archive.head.name,
                                                          "id_number": archive.head.id_number,
                                                          "relation": "head"}]}
