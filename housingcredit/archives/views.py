@@ -139,7 +139,11 @@ def activation_code(household_id: int):
 
 def _render_archive(household, own: bool):
     changes = [_change(e) for e in audit.history(household.id)]
-    views = [e for e in audit.history(household.id, reads=True) if e.action == "household.read"]
+    if own:  # who looked at my file (SPEC §1): office, role, business and purpose, time — no staff names
+        from ..audit.reads import staff_reads
+        views = staff_reads(household.id)
+    else:
+        views = [e for e in audit.history(household.id, reads=True) if e.action == "household.read"]
     return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
                            full_id=gate.can("archive.read_id_number") and not own)
 

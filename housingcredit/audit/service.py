@@ -91,7 +91,7 @@ def verify(batch: int = 5000) -> VerifyResult:
 def history(household_id: int, *, reads: bool = False, limit: int = 200) -> list[AuditEntry]:
     """The household's trail, newest first: its changes, or (reads=True) the staff reads of its data — kept
     apart so that frequent reads never crowd the changes out of the page."""
-    is_read = AuditEntry.action.like("%.read")
+    is_read = sa.or_(AuditEntry.action.like("%.read"), AuditEntry.action == "credit.check")  # a check reads
     return db.session.scalars(sa.select(AuditEntry)
                               .where(AuditEntry.household_id == household_id, is_read if reads else ~is_read)
                               .order_by(AuditEntry.id.desc()).limit(limit)).all()
