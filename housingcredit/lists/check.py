@@ -24,6 +24,7 @@ from ..audit import service as audit
 from ..clock import get_clock
 from ..disclosure.masking import mask_id_number
 from ..extensions import db
+from ..records.models import Record
 from ..i18n import title_of
 from ..scoring import service as scoring
 from ..validation import load
@@ -67,11 +68,15 @@ def procedure_facts(household_id: int) -> ProcedureFacts:
                           objections=objection_facts(household_id))
 
 
-def measures_of(household_id: int, today: date | None = None) -> MeasuresResult:
-    """The engine's answer for the household on `today`: two SELECTs (records, procedures with their steps)."""
+def measures_of(household_id: int, today: date | None = None, *, has_records: bool = True,
+                has_procedures: bool = True) -> MeasuresResult:
+    """The engine's answer for the household on `today`: two SELECTs (records, procedures with their steps), each
+    left out when the caller already knows the household has none (the check asks in its first SELECT)."""
     today = today or _today()
-    records = scoring.facts_for([household_id])[household_id]
-    return measures_on(records, _rules(), today, procedure_facts(household_id))
+    records = scoring.facts_for([household_id])[household_id] if has_records else []
+    facts = procedure_facts(household_id) if has_procedures else ProcedureFacts(
+        objections=objection_facts(household_id))
+    return measures_on(records, _rules(), today, facts)
 
 
 # ---- plain views of the engine's answer ----------------------------------------------------------------------
@@ -141,9 +146,12 @@ class CheckResult:
 
 
 def _found(number: str):
-    """(household id, region code, archive number) of the household any current member's ID number names."""
+    """(household id, region code, archive number, has records, has procedures) of the household any current
+    member's ID number names — one SELECT, so that a household without records or procedures costs no more."""
+    has_records = sa.exists().where(Record.household_id == Household.id)
+    has_procedures = sa.exists().where(Procedure.household_id == Household.id)
     return db.session.execute(
-        sa.select(Household.id, Household.region_code, Household.archive_no)
+        sa.select(Household.id, Household.region_code, Household.archive_no, has_records, has_procedures)
         .join(Member, Member.household_id == Household.id).where(Member.id_number == number)).first()
 
 
@@ -172,10 +180,10 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
               "suspended": False}
     household_id = region_code = None
     if found is not None:
-        household_id, region_code, archive_no = found
+        household_id, region_code, archive_no, has_records, has_procedures = found
         scope = gate.check_scope(who, region_code)
         limited = scope == LIMITED
-        result = measures_of(household_id, today)
+        result = measures_of(household_id, today, has_records=has_records, has_procedures=has_procedures)
         band = _rules().version_at(today).tiers[result.tier]
         measures = [_measure_view(m, limited) for m in (*result.in_force, *result.suspended)]
         conclusion = result.conclusion(clean["business"])
