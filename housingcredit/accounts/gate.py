@@ -89,3 +89,19 @@ def check_region(code: str, who: User | None = None) -> str:
     if who.role == Role.household or not regions.covers(who.region_code, code):
         raise Forbidden()
     return code
+
+
+# ---- the credit check: province-wide (SPEC §1 exception, HB 六 联合惩戒) -------------------------------------
+
+def may_check(who: User | None = None) -> User:
+    """Who may run the credit check (SPEC §8): the roles with "credit.check", on any ID number of the province —
+    the one exception to the region rule (SPEC §1). Households and auditors get Forbidden."""
+    return require("credit.check", who)
+
+
+def check_scope(who: User, household_region_code: str) -> str:
+    """How much a credit check answers: "full" for a household inside the caller's region, else "limited" —
+    only what the check needs (tier, list status with dates, measures with clauses, conclusion, issuing region;
+    SPEC §1). Takes the household's region code (or a household)."""
+    code = getattr(household_region_code, "region_code", household_region_code)
+    return "full" if regions.covers(who.region_code, code) else "limited"

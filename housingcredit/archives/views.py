@@ -148,8 +148,12 @@ def _render_archive(household, own: bool):
     entries = audit.history(household.id, limit=size + 1, before=before)
     changes = [_change(e) for e in entries[:size]]
     older = entries[size - 1].id if len(entries) > size else None
-    views = [{"dt": e.dt, "actor_label": e.actor_label}
-             for e in audit.history(household.id, reads=True, limit=size) if e.action == "household.read"]
+    if own:  # who looked at my file (SPEC §1): office, role, business and purpose, time — no staff names
+        from ..audit.reads import staff_reads
+        views = staff_reads(household.id)
+    else:
+        views = [{"dt": e.dt, "actor_label": e.actor_label}
+                 for e in audit.history(household.id, reads=True, limit=size) if e.action == "household.read"]
     return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
                            older=older, before=before, full_id=gate.can("archive.read_id_number") and not own)
 

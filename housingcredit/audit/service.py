@@ -284,7 +284,7 @@ def history(household_id: int, *, reads: bool = False, limit: int = 200, before:
     """The household's trail, newest first: its changes, or (reads=True) the staff reads of its data — kept
     apart so that frequent reads never crowd the changes out of the page. `before` (an entry id) asks for the
     next page: keyset on (household_id, id), so every page costs the same however deep."""
-    is_read = AuditEntry.action.like("%.read")
+    is_read = sa.or_(AuditEntry.action.like("%.read"), AuditEntry.action == "credit.check")  # a check reads
     where = [AuditEntry.household_id == household_id, is_read if reads else ~is_read]
     if before is not None:
         where.append(AuditEntry.id < before)

@@ -1,150 +1,217 @@
-"""Measures (惩戒措施清单, SPEC §8), the household's list status, and the credit check (信用查询, HB 六)."""
+"""Measures (惩戒措施清单, SPEC §8), the household's list status, and the credit check (信用查询, HB 六).
+
+One engine: the measures, the lists and the conclusion come from `lists.measures.measures_on` — the function the
+conformance cases (shared/conformance/appeals.yaml, kind `check`) run through — fed with the household's facts:
+
+- records: `scoring.service.facts_for` (one SELECT);
+- procedures: `procedure_facts(household_id)` — openings, steps and ends from the procedures and procedure_steps
+  tables (one SELECT), with the objections from `objection_facts` (the hook the objection work fills).
+
+`status()` is what the archive page's lists panel and the household's own pages show; the credit check answers
+from the same result. Who may check, and how much they see, is the gate's (`gate.may_check`, `gate.check_scope`).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from ..accounts import gate, idnumbers, regions
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..archives.models import Household, Member
 from ..audit import service as audit
 from ..clock import get_clock
 from ..disclosure.masking import mask_id_number
 from ..extensions import db
+from ..records.models import Record
 from ..i18n import title_of
 from ..scoring import service as scoring
-from ..scoring.engine import compute_credit
 from ..validation import load
-from .common import ENDED, LISTED, _rules, _today, suspension_providers
-from .models import CreditCheck, Procedure, WatchEntry
+from .common import BUSINESS_LABELS, _rules, _today
+from .engine import (EndFact, ObjectionFact, OpeningFact, ProcedureFacts, StepFact, ENDED as ENGINE_ENDED,
+                     OPENED as ENGINE_OPENED)
+from .measures import APPLICATION_BAN, LISTING, MAY_PROCEED, MeasuresResult, measures_on
+from .models import CreditCheck, Procedure, ProcedureStep
 from .schemas import CreditCheckIn
 
-# ---- status, measures, the credit check ----------------------------------------------------------------------
+FULL, LIMITED = "full", "limited"
 
-@dataclass
-class Measure:
-    code: str
-    title: str
-    clause: str
-    basis: list[str] = field(default_factory=list)
-    suspended_by: list[str] = field(default_factory=list)
+# ---- facts from the database ---------------------------------------------------------------------------------
 
-    @property
-    def suspended(self) -> bool:
-        return bool(self.suspended_by)
+def objection_facts(household_id: int) -> tuple[ObjectionFact, ...]:
+    """The household's objections as engine facts. The one hook the objection work fills (HB 七); none exist yet."""
+    return ()
 
 
-def _watch_in_force(household_id: int, today: date) -> WatchEntry | None:
-    """The cached entry in force today; an entry past its period counts as ended even before the job runs."""
-    return db.session.scalar(sa.select(WatchEntry).where(
-        WatchEntry.household_id == household_id, WatchEntry.start_date <= today, WatchEntry.until_date >= today,
-        sa.or_(WatchEntry.end_date.is_(None), WatchEntry.end_date > today)))
+def procedure_facts(household_id: int) -> ProcedureFacts:
+    """The household's procedures as engine facts, in one SELECT: each stored procedure's opening (its id lends
+    the engine's procedure id), every step taken after the opening, and its end; objections from the hook."""
+    rows = db.session.execute(
+        sa.select(Procedure.id, Procedure.route, Procedure.opened_date, Procedure.record_id, Procedure.order_id,
+                  ProcedureStep.step, ProcedureStep.step_date, ProcedureStep.reason)
+        .outerjoin(ProcedureStep, ProcedureStep.procedure_id == Procedure.id)
+        .where(Procedure.household_id == household_id)
+        .order_by(Procedure.id, ProcedureStep.id)).all()
+    openings: dict[int, OpeningFact] = {}
+    steps, ends = [], []
+    for pid, route, opened, record_id, order_id, step, on, reason in rows:
+        if pid not in openings:
+            openings[pid] = OpeningFact(date=opened, route=route, record_id=record_id, id=pid, order_id=order_id)
+        if step is None or step == ENGINE_OPENED:
+            continue
+        if step == ENGINE_ENDED:
+            ends.append(EndFact(procedure_id=pid, date=on, reason=reason or ""))
+        else:
+            steps.append(StepFact(procedure_id=pid, step=step, date=on))
+    return ProcedureFacts(openings=tuple(openings.values()), steps=tuple(steps), ends=tuple(ends),
+                          objections=objection_facts(household_id))
 
 
-def _open_procedures(household_id: int, today: date) -> list[Procedure]:
-    return [p for p in db.session.scalars(sa.select(Procedure).where(Procedure.household_id == household_id,
-                                                                     Procedure.state != ENDED)
-                                          .order_by(Procedure.id))
-            if not (p.state == LISTED and p.listed_through < today)]
-
-
-def measures_for(household_id: int, tier: str, watched: bool, listed_ids: list[int], on: date) -> list[Measure]:
-    """The measures that apply (惩戒措施清单, SPEC §8): per household tier and per list, from the rules data."""
-    version = _rules().version_at(on)
-    out: dict[str, Measure] = {}
-
-    def add(items, basis):
-        for item in items:
-            m = out.setdefault(item.code, Measure(item.code, title_of(item), item.clause))
-            m.basis.append(basis)
-
-    if tier != "good":
-        add(version.measures_for_tier(tier), "tier")
-    if watched:
-        add(version.measures_for_list("watch"), "watch")
-    for pid in listed_ids:
-        add(version.measures_for_list("punishment"), f"procedure:{pid}")
-    for m in out.values():
-        # A measure is suspended only when every basis it stands on is suspended (HB 七: 核实期间暂不执行).
-        found = [[ref for provider in suspension_providers for ref in provider(household_id, b)] for b in m.basis]
-        if found and all(found):
-            m.suspended_by = [ref for refs in found for ref in refs]
-    return list(out.values())
-
-
-def status(h: Household, today: date | None = None) -> dict:
-    """Tier, score, list memberships and the measures that apply today — read-only, for pages and checks."""
+def measures_of(household_id: int, today: date | None = None, *, has_records: bool = True,
+                has_procedures: bool = True) -> MeasuresResult:
+    """The engine's answer for the household on `today`: two SELECTs (records, procedures with their steps), each
+    left out when the caller already knows the household has none (the check asks in its first SELECT)."""
     today = today or _today()
-    rules = _rules()
-    credit = compute_credit(scoring.facts_for([h.id])[h.id], rules, today)
-    watch = _watch_in_force(h.id, today)
-    procedures = _open_procedures(h.id, today)
-    listed = [p.id for p in procedures if p.state == LISTED]
-    measures = measures_for(h.id, credit.tier, watch is not None, listed, today)
-    band = rules.version_at(today).tiers[credit.tier]
-    return {"as_of": today, "score": credit.score, "tier": credit.tier, "tier_title": title_of(band),
-            "watch": watch, "procedures": procedures, "listed": bool(listed), "measures": measures,
-            "suspended": any(m.suspended for m in measures)}
+    records = scoring.facts_for([household_id])[household_id] if has_records else []
+    facts = procedure_facts(household_id) if has_procedures else ProcedureFacts(
+        objections=objection_facts(household_id))
+    return measures_on(records, _rules(), today, facts)
 
+
+# ---- plain views of the engine's answer ----------------------------------------------------------------------
+
+def _ref(value) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _measure_view(m, limited: bool = False) -> dict:
+    """A measure as plain data: code, title, clause, restricted businesses, until, bases, suspension."""
+    bases = []
+    for b in m.bases:
+        # the procedure id is internal to the issuing region: outside it only the kind and the dates are told
+        ref = None if limited and b.kind in (LISTING, APPLICATION_BAN) else _ref(b.ref)
+        bases.append({"kind": b.kind, "ref": ref, "clause": b.clause, "since": b.since, "until": b.until,
+                      "suspended_by": [_ref(r) for r in b.suspended_by]})
+    return {"code": m.code, "title": title_of(m), "clause": m.clause, "restricts": list(m.restricts),
+            "until": m.until, "basis": [b["kind"] for b in bases], "bases": bases,
+            "suspended": not m.in_force, "suspended_by": [_ref(r) for r in m.suspended_by]}
+
+
+def _lists_view(result: MeasuresResult, limited: bool = False) -> dict:
+    """The list status with its dates: the watch entry, the open procedure's step, the listing, the ban."""
+    w = result.watch
+    watch = {"start_date": w.start, "until_date": w.until, "last_day": w.last_day} if w else None
+    p = result.procedure
+    procedure = {"id": None if limited else p.id, "route": p.route, "state": p.state, "opened_date": p.opened,
+                 "response_due": p.response_due, "publicity_start": p.publicity_start,
+                 "publicity_end": p.publicity_end, "listing_effective": p.listing_effective,
+                 "listed_through": p.listed_through, "next_step": p.next_step, "next_date": p.next_date,
+                 "clock_stopped": p.clock_stopped} if p else None
+    listing = result.listing
+    listing_view = {"listed_date": listing.listing_effective, "listed_through": listing.listed_through,
+                    "last_day": listing.end - timedelta(days=1) if listing.end else listing.listed_through
+                    } if listing else None
+    ban = result.ban
+    ban_view = {"since": ban.listing_effective, "until": ban.ban_through} if ban else None
+    return {"watch": watch, "procedure": procedure, "listing": listing_view, "application_ban": ban_view,
+            "listed": listing is not None}
+
+
+def status(h: Household, today: date | None = None, result: MeasuresResult | None = None) -> dict:
+    """Tier, score, list status and the measures in force and suspended today — read-only, the one source of what
+    the archive page's lists panel, the household's own pages and the credit check show (SPEC §8)."""
+    today = today or _today()
+    result = result or measures_of(h.id, today)
+    band = _rules().version_at(today).tiers[result.tier]
+    measures = [_measure_view(m) for m in (*result.in_force, *result.suspended)]
+    out = {"as_of": today, "score": result.score, "tier": result.tier, "tier_title": title_of(band),
+           "measures": measures, "measures_in_force": [m for m in measures if not m["suspended"]],
+           "measures_suspended": [m for m in measures if m["suspended"]],
+           "suspended": bool(result.suspended)}
+    out.update(_lists_view(result))
+    return out
+
+
+# ---- the credit check ----------------------------------------------------------------------------------------
 
 @dataclass
 class CheckResult:
-    check: CreditCheck
+    check_id: int
     found: bool
     business: str
     id_number_masked: str
-    household: Household | None = None
-    status: dict | None = None
+    scope: str | None
+    answer: dict
+
+
+def _found(number: str):
+    """(household id, region code, archive number, has records, has procedures) of the household any current
+    member's ID number names — one SELECT, so that a household without records or procedures costs no more."""
+    has_records = sa.exists().where(Record.household_id == Household.id)
+    has_procedures = sa.exists().where(Procedure.household_id == Household.id)
+    return db.session.execute(
+        sa.select(Household.id, Household.region_code, Household.archive_no, has_records, has_procedures)
+        .join(Member, Member.household_id == Household.id).where(Member.id_number == number)).first()
 
 
 def credit_check(id_number: str, business: str, purpose: str, who: User) -> CheckResult:
-    """The credit check before a housing-security business (HB 六: 在受理或实施住房保障相关业务时，应当查询…).
+    """The credit check before a housing-security business (HB 六: 在受理或实施住房保障相关业务时，应当查询…;
+    SPEC §1, §8), province-wide for the roles the gate lets check.
 
-    Always logged (who, business, purpose, masked ID, tier) with an audit entry, also when no archive answers;
-    the caller commits and answers 404 when `found` is False. A household outside the user's region is treated
-    as unknown, like the archive.
+    Inside the caller's region the whole answer; outside it (scope "limited") only what the check needs — tier,
+    list status with its dates, measures in force and suspended with their clauses, the conclusion, the issuing
+    region — never the score, archive, names, members or records. An unknown ID number answers found=False,
+    conclusion may_proceed. Always logged (CreditCheck row and audit entry, no raw ID number), in the caller's
+    transaction; the answer is plain data built before the commit.
     """
-    gate.require("credit.check", who)
-    clean = load(CreditCheckIn(), {"id_number": id_number, "business": business, "purpose": purpose or ""})
+    gate.may_check(who)
+    clean = load(CreditCheckIn(), {"id_number": id_number, "business": business, "purpose": (purpose or "").strip()})
     number = idnumbers.validate(clean["id_number"])
     masked = mask_id_number(number)
-    h = db.session.scalar(sa.select(Household).join(Member, Member.household_id == Household.id)
-                          .where(Member.id_number == number))
-    if h is not None and (who.role == Role.household or not regions.covers(who.region_code, h.region_code)):
-        h = None
     today = _today()
-    answer = status(h, today) if h is not None else None
-    row = CreditCheck(dt=get_clock().now_utc(), user_id=who.id, household_id=h.id if h else None,
+    found = _found(number)
+    answer = {"found": found is not None, "scope": None, "as_of": today, "business": clean["business"],
+              "business_label": str(BUSINESS_LABELS[clean["business"]]), "purpose": clean["purpose"],
+              "id_number": masked, "conclusion": MAY_PROCEED, "restricted_by": [], "household_id": None,
+              "archive_no": None, "score": None, "tier": None, "tier_title": None, "region_code": None,
+              "region_name": None, "watch": None, "procedure": None, "listing": None, "application_ban": None,
+              "listed": False, "measures": [], "measures_in_force": [], "measures_suspended": [],
+              "suspended": False}
+    household_id = region_code = None
+    if found is not None:
+        household_id, region_code, archive_no, has_records, has_procedures = found
+        scope = gate.check_scope(who, region_code)
+        limited = scope == LIMITED
+        result = measures_of(household_id, today, has_records=has_records, has_procedures=has_procedures)
+        band = _rules().version_at(today).tiers[result.tier]
+        measures = [_measure_view(m, limited) for m in (*result.in_force, *result.suspended)]
+        conclusion = result.conclusion(clean["business"])
+        answer.update(_lists_view(result, limited))
+        answer.update(
+            scope=scope, tier=result.tier, tier_title=title_of(band), region_code=region_code,
+            region_name=regions.full_name(region_code) or region_code, conclusion=conclusion.conclusion,
+            restricted_by=[{"code": m.code, "title": title_of(m), "clause": m.clause, "until": m.until}
+                           for m in conclusion.restricted_by],
+            measures=measures, measures_in_force=[m for m in measures if not m["suspended"]],
+            measures_suspended=[m for m in measures if m["suspended"]], suspended=bool(result.suspended))
+        if not limited:
+            answer.update(household_id=household_id, archive_no=archive_no, score=result.score)
+    row = CreditCheck(dt=get_clock().now_utc(), user_id=who.id, household_id=household_id,
                       id_number_masked=masked, business=clean["business"], purpose=clean["purpose"],
-                      tier=answer["tier"] if answer else None)
+                      tier=answer["tier"], found=found is not None, conclusion=answer["conclusion"],
+                      caller_region_code=who.region_code, household_region_code=region_code)
     db.session.add(row)
     db.session.flush()
-    audit.record("credit.check", "credit_check", row.id, household_id=h.id if h else None,
-                 region_code=h.region_code if h else None,
+    answer["check_id"] = row.id
+    audit.record("credit.check", "credit_check", row.id, household_id=household_id, region_code=region_code,
                  after={"business": row.business, "purpose": row.purpose, "id_number": masked, "tier": row.tier,
-                        "found": h is not None}, actor=(who.id, who.username))
-    return CheckResult(check=row, found=h is not None, business=row.business, id_number_masked=masked,
-                       household=h, status=answer)
+                        "found": row.found, "conclusion": row.conclusion, "scope": answer["scope"],
+                        "caller_region_code": who.region_code}, actor=(who.id, who.username))
+    return CheckResult(check_id=row.id, found=row.found, business=row.business, id_number_masked=masked,
+                       scope=answer["scope"], answer=answer)
 
 
 def check_view(result: CheckResult) -> dict:
     """The check's answer as plain data (API and page)."""
-    out = {"check_id": result.check.id, "found": result.found, "as_of": _today(), "business": result.business,
-           "id_number": result.id_number_masked, "household_id": None, "archive_no": None, "score": None,
-           "tier": None, "tier_title": None, "watch": None, "procedures": [], "listed": False, "measures": [],
-           "suspended": False}
-    if result.found:
-        s = result.status
-        out.update(household_id=result.household.id, archive_no=result.household.archive_no, score=s["score"],
-                   tier=s["tier"], tier_title=s["tier_title"], listed=s["listed"], suspended=s["suspended"],
-                   as_of=s["as_of"],
-                   watch={"start_date": s["watch"].start_date, "until_date": s["watch"].until_date}
-                   if s["watch"] else None,
-                   procedures=[{"id": p.id, "route": p.route, "state": p.state, "opened_date": p.opened_date,
-                                "window_end": p.window_end, "listed_date": p.listed_date,
-                                "listed_through": p.listed_through} for p in s["procedures"]],
-                   measures=[{"code": m.code, "title": m.title, "clause": m.clause, "basis": m.basis,
-                              "suspended": m.suspended, "suspended_by": m.suspended_by} for m in s["measures"]])
-    return out
+    return result.answer

@@ -54,10 +54,8 @@ ORDER_STATUS_LABELS = {"open": _l("open"), "complied": _l("complied"), "overdue"
                        "procedure": _l("procedure opened")}
 assert set(BUSINESS_LABELS) == set(BUSINESSES)
 
-# Hooks for the appeals work (objections, HB 七: 在信息核实期间暂不执行联合惩戒措施).
-# A suspension provider gets (household_id, basis) — basis "tier", "watch" or "procedure:<id>" — and returns the
-# references (e.g. "objection:12") suspending the measures on that basis; empty when none.
-suspension_providers: list[Callable[[int, str], list[str]]] = []
+# Hook for the appeals work (objections, HB 七); the measures' suspension comes from the objection facts the
+# measures engine gets (lists.check.objection_facts).
 # A clock stopper gets a Procedure and returns True while a pending objection on its ground stops its clock.
 clock_stoppers: list[Callable[[Procedure], bool]] = []
 

@@ -14,7 +14,7 @@ from .schemas import BUSINESSES, MANUAL_ROUTES
 class CreditCheckForm(FlaskForm):
     id_number = StringField(_l("Resident ID number"), validators=[DataRequired(), Length(max=18)])
     business = SelectField(_l("Business"), choices=[SelectChoice(b, b) for b in BUSINESSES], validate_choice=False)
-    purpose = StringField(_l("Purpose"), validators=[Optional(), Length(max=200)])
+    purpose = StringField(_l("Purpose"), validators=[DataRequired(), Length(max=200)])
 
 
 class OrderForm(FlaskForm):

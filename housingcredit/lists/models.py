@@ -102,7 +102,8 @@ class ProcedureStep(IdMixin, Base):
 
 
 class CreditCheck(IdMixin, Base):
-    """A logged credit check (信用查询) made before a housing-security business; no raw ID number kept."""
+    """A logged credit check (信用查询) made before a housing-security business, found or not: business, purpose,
+    conclusion, the caller's region and the household's; no raw ID number kept."""
 
     __tablename__ = "credit_checks"
 
@@ -113,3 +114,7 @@ class CreditCheck(IdMixin, Base):
     business: Mapped[str] = mapped_column(sa.String(24))
     purpose: Mapped[str] = mapped_column(sa.String(200), default="")
     tier: Mapped[str | None] = mapped_column(sa.String(10))
+    found: Mapped[bool] = mapped_column(default=False)
+    conclusion: Mapped[str | None] = mapped_column(sa.String(16))  # may_proceed | restricted
+    caller_region_code: Mapped[str | None] = mapped_column(sa.String(6))
+    household_region_code: Mapped[str | None] = mapped_column(sa.String(6))

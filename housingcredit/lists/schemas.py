@@ -56,7 +56,7 @@ class StepIn(Schema):
 class CreditCheckIn(Schema):
     id_number = fields.String(required=True, validate=validate.Length(min=1, max=18))
     business = fields.String(required=True, validate=validate.OneOf(BUSINESSES))
-    purpose = fields.String(load_default="", validate=validate.Length(max=200))
+    purpose = fields.String(required=True, validate=validate.Length(min=1, max=200))  # required (SPEC §8)
 
 
 class WatchListQuery(Schema):
@@ -144,45 +144,93 @@ class ProcedureOut(Schema):
     calendar_warning = fields.String(allow_none=True)
 
 
+class MeasureBasisOut(Schema):
+    kind = fields.String(metadata={"description": "tier | watch | listing | application_ban"})
+    ref = fields.String(allow_none=True)
+    clause = fields.String()
+    since = fields.Date(allow_none=True)
+    until = fields.Date(allow_none=True)
+    suspended_by = fields.List(fields.String())
+
+
 class MeasureOut(Schema):
     code = fields.String()
     title = fields.String()
     clause = fields.String()
+    restricts = fields.List(fields.String())
+    until = fields.Date(allow_none=True, metadata={"description": "last day as known today; null: while the tier lasts"})
     basis = fields.List(fields.String())
+    bases = fields.List(fields.Nested(MeasureBasisOut))
     suspended = fields.Boolean()
-    suspended_by = fields.List(fields.String())
+    suspended_by = fields.List(fields.String(), metadata={"description": "the objections' references"})
+
+
+class RestrictingMeasureOut(Schema):
+    code = fields.String()
+    title = fields.String()
+    clause = fields.String()
+    until = fields.Date(allow_none=True)
 
 
 class MembershipWatchOut(Schema):
     start_date = fields.Date()
     until_date = fields.Date()
+    last_day = fields.Date()
 
 
-class MembershipProcedureOut(Schema):
-    id = fields.Integer()
+class CheckProcedureOut(Schema):
+    id = fields.Integer(allow_none=True, metadata={"description": "null outside the caller's region"})
     route = fields.String()
     state = fields.String()
     opened_date = fields.Date()
-    window_end = fields.Date(allow_none=True)
-    listed_date = fields.Date(allow_none=True)
+    response_due = fields.Date(allow_none=True)
+    publicity_start = fields.Date(allow_none=True)
+    publicity_end = fields.Date(allow_none=True)
+    listing_effective = fields.Date(allow_none=True)
     listed_through = fields.Date(allow_none=True)
+    next_step = fields.String(allow_none=True)
+    next_date = fields.Date(allow_none=True)
+    clock_stopped = fields.Boolean()
+
+
+class CheckListingOut(Schema):
+    listed_date = fields.Date()
+    listed_through = fields.Date()
+    last_day = fields.Date()
+
+
+class CheckBanOut(Schema):
+    since = fields.Date()
+    until = fields.Date()
 
 
 class CreditCheckOut(Schema):
     check_id = fields.Integer()
-    found = fields.Boolean()
+    found = fields.Boolean(metadata={"description": "false: no archive — may proceed (the check is still logged)"})
+    scope = fields.String(allow_none=True, metadata={
+        "description": "full inside the caller's region; limited outside it (no score, archive, names, records)"})
     as_of = fields.Date()
     business = fields.String()
+    business_label = fields.String()
+    purpose = fields.String()
     id_number = fields.String(metadata={"description": "masked"})
-    household_id = fields.Integer(allow_none=True)
-    archive_no = fields.String(allow_none=True)
-    score = fields.Integer(allow_none=True)
+    conclusion = fields.String(metadata={"description": "may_proceed | restricted"})
+    restricted_by = fields.List(fields.Nested(RestrictingMeasureOut))
+    household_id = fields.Integer(allow_none=True, metadata={"description": "null outside the caller's region"})
+    archive_no = fields.String(allow_none=True, metadata={"description": "null outside the caller's region"})
+    score = fields.Integer(allow_none=True, metadata={"description": "null outside the caller's region"})
     tier = fields.String(allow_none=True)
     tier_title = fields.String(allow_none=True)
+    region_code = fields.String(allow_none=True, metadata={"description": "the issuing region"})
+    region_name = fields.String(allow_none=True)
     watch = fields.Nested(MembershipWatchOut, allow_none=True)
-    procedures = fields.List(fields.Nested(MembershipProcedureOut))
+    procedure = fields.Nested(CheckProcedureOut, allow_none=True)
+    listing = fields.Nested(CheckListingOut, allow_none=True)
+    application_ban = fields.Nested(CheckBanOut, allow_none=True)
     listed = fields.Boolean()
-    measures = fields.List(fields.Nested(MeasureOut))
+    measures = fields.List(fields.Nested(MeasureOut), metadata={"description": "in force and suspended"})
+    measures_in_force = fields.List(fields.Nested(MeasureOut))
+    measures_suspended = fields.List(fields.Nested(MeasureOut))
     suspended = fields.Boolean()
 
 

@@ -3,7 +3,8 @@
 - `watch`: the watch list (重点关注名单), the engine's history reconciled into its cache;
 - `procedures`: the joint-punishment procedure (失信联合惩戒程序) and its steps;
 - `orders`: rectification orders (责令限期改正) and the procedures overdue ones open;
-- `check`: measures (惩戒措施清单), list status and the credit check (信用查询);
+- `check`: the database's facts for the measures engine (`procedure_facts`, `objection_facts`), list status
+  and the credit check (信用查询);
 - `queries`: the watch list page, what is due, the archive page's lists panel;
 - `common`: labels, hooks, the household gate, notices and pushes shared by them.
 
@@ -13,8 +14,9 @@ and the `procedures.state…` columns are caches written in the same transaction
 """
 from __future__ import annotations
 
-from .check import CheckResult, Measure, check_view, credit_check, measures_for, status
-from .common import (BUSINESS_LABELS, END_REASON_LABELS, ORDER_STATUS_LABELS, ROUTE_LABELS, STEP_LABELS, WATCH_REASON_LABELS, clock_stoppers, suspension_providers)
+from .check import (CheckResult, check_view, credit_check, measures_of, objection_facts, procedure_facts,
+                    status)
+from .common import (BUSINESS_LABELS, END_REASON_LABELS, ORDER_STATUS_LABELS, ROUTE_LABELS, STEP_LABELS, WATCH_REASON_LABELS, clock_stoppers)
 from .models import Procedure, RectificationOrder
 from .orders import grounds, issue_order, open_overdue_orders, order_view, orders_for, record_compliance
 from .procedures import (advance, advance_due_procedures, end_procedure, expire_listings, open_procedure,
@@ -24,9 +26,9 @@ from .schemas import BUSINESSES, MANUAL_ROUTES
 from .watch import after_facts_changed, expire_watch
 
 __all__ = ["BUSINESSES", "BUSINESS_LABELS", "END_REASON_LABELS", "MANUAL_ROUTES", "ORDER_STATUS_LABELS",
-           "ROUTE_LABELS", "STEP_LABELS", "WATCH_REASON_LABELS", "CheckResult", "Measure", "Procedure",
+           "ROUTE_LABELS", "STEP_LABELS", "WATCH_REASON_LABELS", "CheckResult", "Procedure",
            "RectificationOrder", "advance", "advance_due_procedures", "after_facts_changed", "check_view",
            "clock_stoppers", "credit_check", "due", "end_procedure", "expire_listings", "expire_watch", "grounds",
-           "issue_order", "measures_for", "open_overdue_orders", "open_procedure", "order_view", "orders_for",
-           "panel", "procedure_view", "procedures_for", "record_compliance", "status", "suspension_providers",
+           "issue_order", "measures_of", "objection_facts", "open_overdue_orders", "open_procedure", "order_view", "orders_for",
+           "panel", "procedure_facts", "procedure_view", "procedures_for", "record_compliance", "status",
            "watch_list"]

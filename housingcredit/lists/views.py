@@ -40,6 +40,7 @@ def lists_helpers():
 
     return {"lists_panel": lists_panel, "lists_panel_forms": panel_forms,
             "business_label": lambda b: service.BUSINESS_LABELS.get(b, b),
+            "step_label": lambda s: service.STEP_LABELS.get(s, s) if s else "",
             "watch_reason_label": lambda r: service.WATCH_REASON_LABELS.get(r, r) if r else ""}
 
 
@@ -98,13 +99,18 @@ def credit_check_page():
                                       request.form.get("purpose", ""), who)
     except DomainError as err:
         db.session.rollback()
+        form = CreditCheckForm(formdata=None, id_number=request.form.get("id_number", ""),
+                               business=request.form.get("business", ""), purpose=request.form.get("purpose", ""))
+        form.business.choices = [SelectChoice(b, str(service.BUSINESS_LABELS[b])) for b in service.BUSINESSES]
+        for name, messages in err.to_dict().get("errors", {}).items():
+            if name in form:
+                form[name].errors = list(messages)
         return render_template("lists/credit_check.html", form=form, result=None, error=err), err.status
+    answer = service.check_view(result)
     db.session.commit()  # logged whatever the answer
     form = CreditCheckForm(formdata=None, business=result.business, purpose=request.form.get("purpose", ""))
     form.business.choices = [SelectChoice(b, str(service.BUSINESS_LABELS[b])) for b in service.BUSINESSES]
-    status = 200 if result.found else 404
-    return render_template("lists/credit_check.html", form=form, result=service.check_view(result),
-                           error=None), status
+    return render_template("lists/credit_check.html", form=form, result=answer, error=None)
 
 
 @bp.route("/households/<int:household_id>/lists")

@@ -289,7 +289,10 @@ def test_spec_eleven_household_sees_who_looked_at_its_archive(client):
     client.post("/logout", data={"csrf_token": _token(client, "/households")})
     login(client, make_household_user(own))
     page = client.get("/my").get_data(as_text=True)
-    assert "查阅过我的档案的人员（1 次）" in page and viewer.username in page
+    # SPEC §1: the office and the role, never the staff member's name
+    reads = page[page.index('class="staff-reads"'):page.index("</table>", page.index('class="staff-reads"'))]
+    assert "湖北省 武汉市" in reads and "评审人" in reads and "查阅档案" in reads
+    assert viewer.username not in page
 
 
 def test_staff_my_page_is_forbidden(client, caseworker):
