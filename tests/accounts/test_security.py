@@ -16,7 +16,6 @@ from werkzeug.serving import make_server
 
 from housingcredit import create_app
 from housingcredit.accounts import service as accounts
-from housingcredit.accounts.models import User
 from housingcredit.audit.models import AuditEntry
 from housingcredit.extensions import db
 from housingcredit.logging_filters import mask_id_numbers

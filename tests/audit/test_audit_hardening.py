@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from housingcredit import create_app, jobs
 from housingcredit.audit import service as audit
-from housingcredit.audit.models import AuditEntry
 from housingcredit.extensions import db
 from tests.conftest import _config, is_postgres, login
 from tests.factories import make_household, make_user

@@ -1,7 +1,7 @@
 """The watch list (重点关注名单, HB 六; SPEC §6) and the procedure clock (SPEC §7), beyond the golden cases."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 

@@ -7,7 +7,6 @@ import re
 import shutil
 import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
