@@ -73,14 +73,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HSTS = "max-age=31536000; includeSubDomains"
 # Cacheable: our static files and Swagger UI's own assets. Every other answer may carry personal data.
 CACHEABLE_ENDPOINTS = frozenset({"static", "apidocs.asset"})
-_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 def _docs_csp(response) -> str:
     """Swagger UI's page (rendered by flask-smorest) starts the UI with one inline script of its own; it is allowed
     by its hash, not by 'unsafe-inline'. Its assets stay local (apidocs.py); its widgets set inline styles."""
     body = response.get_data(as_text=True)
-    hashes = " ".join("'sha256-%s'" % base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
                       for s in _INLINE_SCRIPT.findall(body))
     return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "

@@ -83,7 +83,7 @@ def test_hardening_api_docs_page_allows_only_its_own_inline_script(app, client):
     html = resp.get_data(as_text=True)
     assert "//cdn" not in html and "https://" not in html  # Swagger UI from our own files
     csp = _assert_common(resp)
-    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.DOTALL)
     assert len(scripts) == 1
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
     assert csp["script-src"] == ["'self'", f"'sha256-{digest}'"]

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit import service as audit
 from ..clock import get_clock
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from . import gate, idnumbers, regions
 from .models import ApiToken, Role, User
@@ -221,7 +221,6 @@ def deactivate_user(username: str, actor: User | None = None) -> User:
         if actor.id == user.id:
             raise InvalidInput(_l("You cannot deactivate your own account."), field="username")
     if not user.active:
-        from ..errors import Conflict
         raise Conflict(_l("This account is already deactivated."), field="username")
     user.active = False
     _end_sessions(user)

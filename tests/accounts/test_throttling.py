@@ -109,7 +109,7 @@ def _redis_or_skip():
     try:
         client = redis.Redis.from_url(REDIS_URI)
         client.ping()
-    except Exception:
+    except redis.exceptions.RedisError:
         pytest.skip("no Redis at " + REDIS_URI)
     return client
 
