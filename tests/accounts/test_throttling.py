@@ -117,13 +117,15 @@ def _redis_or_skip():
 def test_hardening_login_failures_are_shared_through_redis(app):
     store = _redis_or_skip()
     store.flushdb()
-    user = make_user("caseworker", "420100")
+    # Read before another app's context is pushed: touching the fixture app's objects there would load them
+    # through the other app's engine and leave that connection in the fixture's session.
+    username = make_user("caseworker", "420100").username
     try:
         first = _other_app(RATELIMIT_STORAGE_URI=REDIS_URI, RATELIMIT_LOGIN="2 per minute")
         try:
             with first.app_context():
                 c = first.test_client()
-                assert [_staff_post(c, user.username, "wrong-1234").status_code for _ in range(2)] == [401, 401]
+                assert [_staff_post(c, username, "wrong-1234").status_code for _ in range(2)] == [401, 401]
         finally:
             _dispose(first)
         assert store.dbsize() > 0
@@ -131,12 +133,11 @@ def test_hardening_login_failures_are_shared_through_redis(app):
         second = _other_app(RATELIMIT_STORAGE_URI=REDIS_URI, RATELIMIT_LOGIN="2 per minute")
         try:
             with second.app_context():
-                assert _staff_post(second.test_client(), user.username, PASSWORD).status_code == 429
+                assert _staff_post(second.test_client(), username, PASSWORD).status_code == 429
         finally:
             _dispose(second)
     finally:
         store.flushdb()
-        limiter.init_app(app)  # back to the test app's own (memory) store
 
 
 def test_hardening_memory_store_stays_the_development_default(app):
