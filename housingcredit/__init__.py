@@ -21,6 +21,11 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     _finish_settings(app)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # The client address and scheme as the trusted proxies saw them (login throttling counts per address).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     # Bad rules data refuses start-up with the loader's message (SPEC §13); RULES_DIR for tests and what-if.
     from .rules.loader import default_rules, load_rules
     app.extensions["rules"] = load_rules(app.config["RULES_DIR"]) if app.config.get("RULES_DIR") else default_rules()

@@ -77,6 +77,20 @@ def users_token(username, name):
     click.echo(raw)
 
 
+@users_cli.command("deactivate")
+@click.argument("username")
+def users_deactivate(username):
+    """Deactivate an account: its sessions end and its API tokens are revoked at once."""
+    from .accounts import service
+    from .errors import DomainError
+    try:
+        service.deactivate_user(username)
+    except DomainError as err:
+        raise click.ClickException(str(err.message)) from None
+    db.session.commit()
+    click.echo(f"deactivated {username}")
+
+
 @demo_cli.command("load")
 @click.option("--households", default=2000, show_default=True, help="How many demo households.")
 @click.option("--seed", default=7, show_default=True)

@@ -1,7 +1,11 @@
-"""Landing pages and the language switch."""
+"""Landing pages, the language switch, and the security headers every answer carries."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, session, url_for
+import base64
+import hashlib
+import re
+
+from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from .accounts.models import Role
@@ -58,3 +62,45 @@ def template_helpers():
     from flask_babel import get_locale
     return {"get_locale": get_locale, "nav_items": nav_items, "role_label": lambda r: labels.get(r, r), "region_name": region_name,
             "region_full_name": regions.full_name, "can": gate.can}
+
+
+# ---- security headers ----------------------------------------------------------------------------------------
+
+# No inline script and no inline style anywhere in our pages (templates/ has none; keep it so), nothing from
+# another origin, never framed.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
+# Cacheable: our static files and Swagger UI's own assets. Every other answer may carry personal data.
+CACHEABLE_ENDPOINTS = frozenset({"static", "apidocs.asset"})
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _docs_csp(response) -> str:
+    """Swagger UI's page (rendered by flask-smorest) starts the UI with one inline script of its own; it is allowed
+    by its hash, not by 'unsafe-inline'. Its assets stay local (apidocs.py); its widgets set inline styles."""
+    body = response.get_data(as_text=True)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+                      for s in _INLINE_SCRIPT.findall(body))
+    return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+
+
+@bp.after_app_request
+def security_headers(response):
+    headers = response.headers
+    endpoint = request.endpoint or ""
+    if endpoint.endswith("openapi_swagger_ui") and response.mimetype == "text/html":
+        headers["Content-Security-Policy"] = _docs_csp(response)
+    else:
+        headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
+    if current_app.config.get("ENV_NAME") == "production":
+        headers["Strict-Transport-Security"] = HSTS
+    if endpoint not in CACHEABLE_ENDPOINTS:
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
+    return response

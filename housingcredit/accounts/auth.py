@@ -1,7 +1,8 @@
 """Wiring Flask-Login: session users for the web, bearer tokens for /api, CSRF for cookie-authenticated writes."""
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
+from flask_login import login_user
 from werkzeug.exceptions import BadRequest
 
 from ..extensions import csrf, db, login_manager
@@ -16,6 +17,16 @@ def _bearer() -> str | None:
     return None
 
 
+SESSION_EPOCH_KEY = "_epoch"
+
+
+def start_session(user: User) -> None:
+    """Log the user into this browser; the session carries the user's epoch, which logout, a password change or
+    a deactivation raise on the server, so every cookie issued before stops working."""
+    login_user(user)
+    session[SESSION_EPOCH_KEY] = user.session_epoch
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
@@ -28,7 +39,9 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/") and _bearer():
             return None
         user = db.session.get(User, int(user_id))
-        return user if user and user.active else None
+        if user is None or not user.active or session.get(SESSION_EPOCH_KEY) != user.session_epoch:
+            return None
+        return user
 
     @login_manager.request_loader
     def load_from_token(req) -> User | None:

@@ -18,3 +18,11 @@ class ActivationForm(FlaskForm):
     id_number = StringField(_l("Head's resident ID number"), validators=[DataRequired(), Length(max=18)])
     code = StringField(_l("Activation code"), validators=[DataRequired(), Length(max=16)])
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=128)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)],
+                                 description=_l("At least 8 characters. Changing it logs you out everywhere else "
+                                                "and revokes your API tokens."))
+    new_password_repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=128)])

@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, set[Role]] = {
     "archive.write": {Role.caseworker, Role.supervisor},
     "archive.read_id_number": {Role.caseworker, Role.supervisor},
     "account.activate_household": {Role.caseworker, Role.supervisor},
+    "account.manage": {Role.supervisor},
     "record.create": {Role.caseworker, Role.supervisor},
     "record.determine": {Role.reviewer, Role.supervisor},
     "record.revoke": {Role.caseworker, Role.supervisor},

@@ -35,7 +35,12 @@ class User(IdMixin, UserMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     activation_hash: Mapped[str | None] = mapped_column(sa.String(128))
     activation_expires_dt: Mapped[datetime | None]
+    # Wrong activation codes typed since the code was issued; at ACTIVATION_MAX_ATTEMPTS the code is void.
+    activation_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     active: Mapped[bool] = mapped_column(default=True)
+    # Kept in the login session and compared on every request: raising it (logout, password change,
+    # deactivation) ends every session the user has (see accounts/auth.py).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_dt: Mapped[datetime]
 
     household = relationship("Household", lazy="joined")

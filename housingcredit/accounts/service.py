@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit import service as audit
 from ..clock import get_clock
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from . import gate, idnumbers, regions
 from .models import ApiToken, Role, User
@@ -22,6 +24,28 @@ MIN_PASSWORD = 8
 
 def _sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _activation_digest(user_id: int, code: str) -> str:
+    """An activation code as stored: HMAC-SHA256 under the app's secret key, bound to the account.
+
+    Eight digits are too few for a plain hash (anyone reading the table could try all 10^8); without the key the
+    digest tells nothing. Codes stored as plain SHA-256 before this change never match (migration 0002 voids them).
+    """
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, f"activation:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+class ActivationRefused(InvalidInput):
+    """A wrong code for an account with an outstanding code: the attempt is counted, so the caller commits."""
+
+
+def _end_sessions(user: User) -> None:
+    """End every login session of the user (the loader compares the epoch) and revoke their API tokens."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+    db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_dt.is_(None))
+                       .values(revoked_dt=get_clock().now_utc()))
 
 
 def _check_password(password: str, field: str = "password") -> None:
@@ -90,8 +114,10 @@ def issue_activation_code(household, actor: User) -> str:
         user = User(username=f"household-{household.id}", display_name=household.head.name, role=Role.household,
                     region_code=household.region_code, household_id=household.id, created_dt=now)
         db.session.add(user)
-    user.activation_hash = _sha(code)
+    db.session.flush()  # the account id is part of the digest
+    user.activation_hash = _activation_digest(user.id, code)
     user.activation_expires_dt = now + timedelta(days=ACTIVATION_DAYS)
+    user.activation_attempts = 0
     db.session.flush()
     audit.record("household.activation_issued", "user", user.id, household_id=household.id,
                  region_code=household.region_code, after={"expires": user.activation_expires_dt.isoformat()})
@@ -99,16 +125,35 @@ def issue_activation_code(household, actor: User) -> str:
 
 
 def activate_household(id_number: str, code: str, password: str) -> User:
+    """Set the household's password with the code its caseworker handed over.
+
+    Each account has ACTIVATION_MAX_ATTEMPTS tries per code: a wrong code is counted (ActivationRefused — the
+    caller commits the count), and the last allowed wrong try voids the code, so a new one must be issued.
+    """
     number = idnumbers.validate(id_number)
     _check_password(password)
     user = _household_user_by_id_number(number)
     now = get_clock().now_utc()
-    if (user is None or not user.activation_hash or not secrets.compare_digest(user.activation_hash, _sha(code or ""))
-            or user.activation_expires_dt is None or user.activation_expires_dt < now):
-        raise InvalidInput(_l("The activation code is not valid or has expired."), field="code")
+    refused = _l("The activation code is not valid or has expired.")
+    if (user is None or not user.activation_hash or user.activation_expires_dt is None
+            or user.activation_expires_dt < now):
+        raise InvalidInput(refused, field="code")
+    if not hmac.compare_digest(user.activation_hash, _activation_digest(user.id, (code or "").strip())):
+        user.activation_attempts = (user.activation_attempts or 0) + 1
+        limit = current_app.config["ACTIVATION_MAX_ATTEMPTS"]
+        voided = user.activation_attempts >= limit
+        if voided:
+            user.activation_hash = None
+            user.activation_expires_dt = None
+        db.session.flush()
+        audit.record("household.activation_failed", "user", user.id, household_id=user.household_id,
+                     region_code=user.region_code, actor=(user.id, user.username),
+                     after={"attempts": user.activation_attempts, "voided": voided})
+        raise ActivationRefused(refused, field="code")
     user.password_hash = generate_password_hash(password)
     user.activation_hash = None
     user.activation_expires_dt = None
+    user.activation_attempts = 0
     db.session.flush()
     audit.record("household.activated", "user", user.id, household_id=user.household_id,
                  region_code=user.region_code, actor=(user.id, user.username))
@@ -136,6 +181,55 @@ def user_for_token(raw: str) -> User | None:
     if token.expires_dt is not None and token.expires_dt < get_clock().now_utc():
         return None
     return token.user if token.user.active else None
+
+
+def logout(user: User) -> None:
+    """Logging out ends the session on the server: every session cookie issued to the user stops working."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+    db.session.flush()
+    audit.record("logout", "user", user.id, actor=(user.id, user.username))
+
+
+def change_password(user: User, current: str, new: str, repeat: str) -> User:
+    """The user's own password change; ends all their sessions and revokes their API tokens."""
+    errors: dict = {}
+    if not user.password_hash or not check_password_hash(user.password_hash, current or ""):
+        errors["current_password"] = [_l("The current password is not correct.")]
+    if len(new or "") < MIN_PASSWORD:
+        errors["new_password"] = [_l("The password must have at least 8 characters.")]
+    elif new != repeat:
+        errors["new_password_repeat"] = [_l("The two new passwords differ.")]
+    elif new == current:
+        errors["new_password"] = [_l("The new password must differ from the current one.")]
+    if errors:
+        raise InvalidInput(_l("The password was not changed."), errors=errors)
+    user.password_hash = generate_password_hash(new)
+    _end_sessions(user)
+    db.session.flush()
+    audit.record("user.password_changed", "user", user.id, region_code=user.region_code,
+                 actor=(user.id, user.username))
+    return user
+
+
+def deactivate_user(username: str, actor: User | None = None) -> User:
+    """Deactivate an account (a supervisor of its region, or the CLI): its sessions end, its tokens are revoked."""
+    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        raise NotFound()
+    if actor is not None:
+        gate.require("account.manage", actor)
+        if not regions.covers(actor.region_code, user.region_code):
+            raise NotFound()
+        if actor.id == user.id:
+            raise InvalidInput(_l("You cannot deactivate your own account."), field="username")
+    if not user.active:
+        raise Conflict(_l("This account is already deactivated."), field="username")
+    user.active = False
+    _end_sessions(user)
+    db.session.flush()
+    audit.record("user.deactivate", "user", user.id, region_code=user.region_code, actor=actor,
+                 after={"active": False})
+    return user
 
 
 def get_user(user_id: int) -> User:

@@ -1,22 +1,49 @@
-"""Login, logout and household activation pages."""
+"""Login, logout, password change and household activation pages."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_limiter.util import get_remote_address
+from flask_login import login_required, logout_user
 
 from ..errors import InvalidInput
 from ..extensions import db, limiter
-from . import service
-from .forms import ActivationForm, HouseholdLoginForm, StaffLoginForm
+from . import gate, service
+from .auth import start_session
+from .forms import ActivationForm, HouseholdLoginForm, PasswordChangeForm, StaffLoginForm
 
 bp = Blueprint("accounts", __name__)
 
 
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _address_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_ADDRESS"]
+
+
+def _account_key() -> str:
+    """The account a login attempt names (whether it exists or not): failures are counted per account."""
+    form = request.form
+    if form.get("mode") == "household":
+        return "household:" + (form.get("hh-id_number") or "").strip().upper()
+    return "staff:" + (form.get("staff-username") or "").strip().lower()
+
+
+def _address_key() -> str:
+    # The client address, after ProxyFix took TRUSTED_PROXIES hops of X-Forwarded-For (see create_app).
+    return "address:" + (get_remote_address() or "unknown")
+
+
+def _failed_login(response) -> bool:
+    return response.status_code == 401
+
+
+def _failed_activation(response) -> bool:
+    return response.status_code == 422
 
 
 def _safe_next(default: str) -> str:
@@ -27,8 +54,12 @@ def _safe_next(default: str) -> str:
     return default
 
 
+# Only failures count, in the shared limiter store (RATELIMIT_STORAGE_URI): RATELIMIT_LOGIN per account, and the
+# higher RATELIMIT_LOGIN_ADDRESS per client address — so someone failing from the same office address does not
+# lock out a colleague who types the right password.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(_address_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed_login)
 def login():
     staff, household = StaffLoginForm(prefix="staff"), HouseholdLoginForm(prefix="hh")
     mode = request.form.get("mode", request.args.get("mode", "staff"))
@@ -39,7 +70,7 @@ def login():
         elif mode != "household" and staff.validate_on_submit():
             user = service.authenticate_staff(staff.username.data, staff.password.data)
         if user is not None:
-            login_user(user)
+            start_session(user)
             from ..audit import service as audit
             audit.record("login", "user", user.id, actor=(user.id, user.username))
             db.session.commit()
@@ -52,23 +83,51 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    service.logout(gate.user())
+    db.session.commit()
     logout_user()
     return redirect(url_for("accounts.login"))
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if request.method == "GET":
+        return render_template("accounts/password.html", form=form)
+    if form.validate_on_submit():
+        try:
+            user = service.change_password(gate.user(), form.current_password.data, form.new_password.data,
+                                           form.new_password_repeat.data)
+        except InvalidInput as err:
+            db.session.rollback()
+            for name, messages in err.errors.items():
+                getattr(form, name).errors = [str(m) for m in messages]
+            flash(str(err.message), "error")
+            return render_template("accounts/password.html", form=form), 422
+        db.session.commit()
+        start_session(user)  # this browser continues with the new epoch; every other session has ended
+        flash(_("Your password was changed. Other sessions were logged out and API tokens revoked."), "success")
+        return redirect(url_for("web.index"))
+    return render_template("accounts/password.html", form=form), 422
+
+
 @bp.route("/activate", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed_activation)
 def activate():
     form = ActivationForm()
     if form.validate_on_submit():
         try:
             user = service.activate_household(form.id_number.data, form.code.data, form.password.data)
         except InvalidInput as err:
-            db.session.rollback()
+            if isinstance(err, service.ActivationRefused):
+                db.session.commit()  # the wrong try is counted against the account's code
+            else:
+                db.session.rollback()
             getattr(form, err.field, form.code).errors.append(str(err.message))
             return render_template("accounts/activate.html", form=form), 422
         db.session.commit()
-        login_user(user)
+        start_session(user)
         flash(_("Your account is active."), "success")
         return redirect(url_for("web.index"))
     status = 422 if request.method == "POST" else 200

@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "household.read": _l("Archive viewed"),
     "household.activation_issued": _l("Activation code issued"),
     "household.activated": _l("Household account activated"),
+    "household.activation_failed": _l("Wrong activation code"),
     "record.create": _l("Behaviour recorded"),
     "record.evidence": _l("Evidence added"),
     "record.determine": _l("Record determined"),
@@ -34,6 +35,9 @@ ACTION_LABELS = {
     "login": _l("Logged in"),
     "user.create": _l("Account created"),
     "token.create": _l("API token issued"),
+    "logout": _l("Logged out"),
+    "user.password_changed": _l("Password changed"),
+    "user.deactivate": _l("Account deactivated"),
 }
 
 

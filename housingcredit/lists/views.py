@@ -51,22 +51,32 @@ def _back(household_id: int):
     return redirect(url_for("lists.household", household_id=household_id), 303)
 
 
+def _reachable(household_id: int):
+    """The household when the user may see its lists page, else None (then nothing of it is shown)."""
+    from ..archives.models import Household
+    try:
+        return gate.check_household(db.session.get(Household, household_id), "lists.read"
+                                    if current_user.role.value != "household" else "own.read")
+    except DomainError:
+        return None
+
+
 def _act(household_id: int, action, success: str, form: str | None = None):
-    """Run a write, commit, flash and go back. On a domain error roll back and show the lists page again with the
-    message, the fields named, and (for the panel's forms) what was typed kept in the reopened form."""
+    """Run a write, commit, flash and go back. A refusal answers with its own status (403/404/409/422), never a
+    redirect: the lists page again with the message, the fields named, and (for the panel's forms) what was typed
+    kept in the reopened form — or, for a household out of the user's reach, the error page naming nothing."""
     try:
         action()
         db.session.commit()
         flash(success, "success")
     except DomainError as err:
         db.session.rollback()
+        h = _reachable(household_id)
+        if h is None:
+            raise  # the error page with the refusal's status; no URL or title of another region's household
         details = "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"
                             for k, v in err.to_dict()["errors"].items())
         flash(f"{err.message}{' — ' + details if details else ''}", "error")
-        from ..archives.models import Household
-        h = db.session.get(Household, household_id)
-        if form is None or h is None:
-            return _back(household_id)
         return render_template("lists/household.html", household=h, failed=form), err.status
     return _back(household_id)
 

@@ -129,7 +129,9 @@ def determine(record_id: int):
         db.session.commit()
         flash(_("The record was confirmed; the household has been notified.")
               if det.decision == Decision.confirmed else _("The record was rejected."), "success")
-    return redirect(url_for("records.show", record_id=record_id))
+        return redirect(url_for("records.show", record_id=record_id))
+    flash(_("The input is not valid."), "error")  # refused: the record page again with the fields marked
+    return _render_record(record_id, determine_form=form, status=422)
 
 
 @bp.route("/records/<int:record_id>/revoke", methods=["POST"])
@@ -145,7 +147,9 @@ def revoke(record_id: int):
             return _render_record(record_id, revoke_form=form, status=422)
         db.session.commit()
         flash(_("The record was revoked from today."), "success")
-    return redirect(url_for("records.show", record_id=record_id))
+        return redirect(url_for("records.show", record_id=record_id))
+    flash(_("The input is not valid."), "error")
+    return _render_record(record_id, revoke_form=form, status=422)
 
 
 @bp.route("/evidence/<int:evidence_id>")
