@@ -66,7 +66,7 @@ def test_hardening_static_files_stay_cacheable(app, client):
 
 def test_hardening_hsts_only_in_production(app, monkeypatch):
     monkeypatch.setenv("HOUSINGCREDIT_ENV_NAME", "production")
-    prod = create_app(_config(SECRET_KEY="production-secret-0123456789abcdef"))
+    prod = create_app(_config(SECRET_KEY="production-secret-0123456789abcdef", AUDIT_KEY="production-audit-key-0123456789"))
     prod.test_client_class = StrictClient
     try:
         resp = prod.test_client().get("/login")
