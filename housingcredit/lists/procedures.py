@@ -169,6 +169,16 @@ def procedure_schedule(p, steps: Iterable, rules=None, *, records=(), objections
                                      as_of=as_of))
 
 
+def step_due(state: ProcedureState, today: date) -> str | None:
+    """The step the daily job takes on `today` by the engine's answer: the end it gives, else publicity or listed
+    once its earliest date has come; None while a pending objection stops the clock or the date is still ahead."""
+    if state.end is not None:
+        return ENDED
+    if state.next_step in (PUBLICITY, LISTED) and state.next_date is not None and state.next_date <= today:
+        return state.next_step
+    return None
+
+
 def _write_schedule(p: Procedure, schedule: Schedule) -> None:
     for name in SCHEDULE_FIELDS:
         setattr(p, name, getattr(schedule, name))
@@ -303,15 +313,12 @@ def _attach(h: Household, p: Procedure, route: str, on: date, *, record_id, orde
             clause: str, who: User | None) -> ProcedureGround:
     """Attach a ground to the open procedure `p` (SPEC §7): a fact, audited, notified and pushed; no date
     changes — the procedure now ends only on the day its last standing ground falls."""
-    before = {f: _iso(getattr(p, f)) for f in SCHEDULE_FIELDS}
     g = ProcedureGround(procedure_id=p.id, route=route, attached_date=on, record_id=record_id, order_id=order_id,
                         evidence_id=evidence_id, basis=basis, by_id=who.id if who else None,
                         dt=get_clock().now_utc())
     db.session.add(g)
     db.session.flush()
-    refresh(h, p, on)
-    after = {f: _iso(getattr(p, f)) for f in SCHEDULE_FIELDS}
-    assert before == after, "an attached ground changes no date (SPEC §7)"
+    refresh(h, p, on)  # the engine's answer: the same dates (only a pending objection on the ground stops them)
     audit.record("procedure.attach", "procedure", p.id, household_id=h.id, region_code=h.region_code,
                  after={"ground_id": g.id, "route": route, "attached_date": on.isoformat(), "record_id": record_id,
                         "order_id": order_id, "evidence_id": evidence_id, "clause": clause, "state": p.state},
@@ -446,18 +453,16 @@ def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY)
         h = households[p.household_id]
         known = _Known(h.id)
         state = _state_of(p, known, today)
-        if state.end is not None:
-            _take_step(h, p, ENDED, state.end, reason=state.end_reason, known=known)
-            taken[ENDED] += 1
-            return
-        if state.next_date is None or state.next_date > today:  # stopped, or moved by a pause
+        step = step_due(state, today)
+        if step is None:  # stopped by a pending objection, or its date moved by a pause
             if schedule_of(state) != Schedule(*(getattr(p, f) for f in SCHEDULE_FIELDS)):
                 _write_schedule(p, schedule_of(state))
                 db.session.flush()
             taken["held"] += 1
             return
-        _take_step(h, p, state.next_step, today, known=known)
-        taken[state.next_step] += 1
+        # an end is dated as the engine dates it (the day after the term); a step the day it is taken
+        _take_step(h, p, step, state.end if step == ENDED else today, reason=state.end_reason, known=known)
+        taken[step] += 1
 
     (each or in_turn)(due, one)
     return taken
