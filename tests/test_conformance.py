@@ -1,16 +1,18 @@
 """The golden cases of ../shared/conformance/cases.yaml (SPEC §3, §5, §6, §7, §9) and appeals.yaml (SPEC §7 clock
 stopped by objections, §8 measures and the credit check's conclusion), one test per case, through the engine
-functions the services call. Under CI=true a missing conformance directory fails instead of skipping."""
+functions the services call; the procedure clocks also through the path the service writes its cache by. Under CI=true a missing conformance directory fails instead of skipping."""
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from housingcredit.appeals.clocks import objection_due, repair_clock, repairable_from
+from housingcredit.lists import procedures
 from housingcredit.lists.engine import (ObjectionFact, OpeningFact, ProcedureFacts, procedure_clock,
                                         procedure_schedule, watch_history)
 from housingcredit.lists.measures import measures_on
@@ -53,9 +55,33 @@ def _watch(case, rules):
     assert [p.date for p in history.procedures_opened] == case["expect"]["procedures_opened"]
 
 
+def _service_schedule(opened: date, rules, objections=()) -> dict:
+    """The schedule through the same path the service uses: the daily job asks the engine each day
+    (`procedures.engine_state`), takes the step it gives (`procedures.step_due`), and writes the cache from the
+    answer (`procedures.schedule_of`) — here for a procedure opened by an overdue order on ground "a"."""
+    p = SimpleNamespace(id=1, opened_date=opened, route="overdue_order", record_id="a", order_id=None)
+    steps, day, publicity = [], opened, None
+    while day <= opened + timedelta(days=180):
+        state = procedures.engine_state(p, steps, rules, objections=objections, as_of=day)
+        step = procedures.step_due(state, day)
+        if step is not None:
+            steps.append(SimpleNamespace(step=step, step_date=day, reason=None))
+            publicity = day if step == "publicity" else publicity
+            if step == "listed":
+                break
+        day += timedelta(days=1)
+    final = procedures.engine_state(p, steps, rules, objections=objections, as_of=day)
+    cache = procedures.schedule_of(final)
+    assert cache.state == "listed"
+    return {"response_due": final.response_due, "publicity_start": publicity, "publicity_end": final.publicity_end,
+            "listing_effective": cache.listed_date, "listed_through": cache.listed_through}
+
+
 def _procedure_clock(case, rules):
     clock = procedure_clock(case["opened"], rules.version_at(case["opened"]))
     assert {k: getattr(clock, k) for k in case["expect"]} == case["expect"]
+    service = _service_schedule(case["opened"], rules)
+    assert {k: service[k] for k in case["expect"]} == case["expect"]
 
 
 def _repair_clock(case, rules):
@@ -91,6 +117,8 @@ def _paused_clock(case, rules):
     state = procedure_schedule(opening, rules, case["expect"]["listed_through"], objections=_objections(case),
                                automatic_steps=True)
     assert {k: getattr(state, k) for k in case["expect"]} == case["expect"]
+    service = _service_schedule(case["opened"], rules, _objections(case))
+    assert {k: service[k] for k in case["expect"]} == case["expect"]
 
 
 def _check(case, rules):

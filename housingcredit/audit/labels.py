@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "procedure.publicity": _l("Procedure: publicity"),
     "procedure.listed": _l("Procedure: listed"),
     "procedure.ended": _l("Procedure ended"),
+    "procedure.attach": _l("Ground attached to the open procedure"),
     "procedure.rebuild": _l("Procedure schedule rebuilt from its steps"),
     "login": _l("Logged in"),
     "user.create": _l("Account created"),

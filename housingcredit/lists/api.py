@@ -149,12 +149,13 @@ class Procedures(MethodView):
     @blp.doc(security=SECURITY, requestBody={"content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["route", "basis", "document"],
         "properties": {"route": {"type": "string", "enum": list(service.MANUAL_ROUTES)},
-                       "basis": {"type": "string"}, "document": {"type": "string", "format": "binary"}}}}}})
+                       "basis": {"type": "string"}, "document": {"type": "string", "format": "binary"},
+                       "record_id": {"type": "integer"}}}}}})
     def post(self, household_id):
         """Open a procedure on a court judgment, criminal or administrative penalty, with the document."""
         who = gate.user()
         p = service.open_procedure(household_id, request.form.get("route"), request.form.get("basis"),
-                                   request.files.get("document"), who)
+                                   request.files.get("document"), who, record_id=request.form.get("record_id") or None)
         db.session.commit()
         return service.procedure_view(p)
 

@@ -28,45 +28,17 @@ from ..records.models import Record
 from ..i18n import title_of
 from ..scoring import service as scoring
 from ..validation import load
+from . import common
 from .common import BUSINESS_LABELS, _rules, _today
-from .engine import (EndFact, ObjectionFact, OpeningFact, ProcedureFacts, StepFact, ENDED as ENGINE_ENDED,
-                     OPENED as ENGINE_OPENED)
+from .procedures import procedure_facts
+from .engine import (ProcedureFacts)
 from .measures import APPLICATION_BAN, LISTING, MAY_PROCEED, MeasuresResult, measures_on
-from .models import CreditCheck, Procedure, ProcedureStep
+from .models import CreditCheck, Procedure
 from .schemas import CreditCheckIn
 
 FULL, LIMITED = "full", "limited"
 
 # ---- facts from the database ---------------------------------------------------------------------------------
-
-def objection_facts(household_id: int) -> tuple[ObjectionFact, ...]:
-    """The household's objections as engine facts. The one hook the objection work fills (HB 七); none exist yet."""
-    return ()
-
-
-def procedure_facts(household_id: int) -> ProcedureFacts:
-    """The household's procedures as engine facts, in one SELECT: each stored procedure's opening (its id lends
-    the engine's procedure id), every step taken after the opening, and its end; objections from the hook."""
-    rows = db.session.execute(
-        sa.select(Procedure.id, Procedure.route, Procedure.opened_date, Procedure.record_id, Procedure.order_id,
-                  ProcedureStep.step, ProcedureStep.step_date, ProcedureStep.reason)
-        .outerjoin(ProcedureStep, ProcedureStep.procedure_id == Procedure.id)
-        .where(Procedure.household_id == household_id)
-        .order_by(Procedure.id, ProcedureStep.id)).all()
-    openings: dict[int, OpeningFact] = {}
-    steps, ends = [], []
-    for pid, route, opened, record_id, order_id, step, on, reason in rows:
-        if pid not in openings:
-            openings[pid] = OpeningFact(date=opened, route=route, record_id=record_id, id=pid, order_id=order_id)
-        if step is None or step == ENGINE_OPENED:
-            continue
-        if step == ENGINE_ENDED:
-            ends.append(EndFact(procedure_id=pid, date=on, reason=reason or ""))
-        else:
-            steps.append(StepFact(procedure_id=pid, step=step, date=on))
-    return ProcedureFacts(openings=tuple(openings.values()), steps=tuple(steps), ends=tuple(ends),
-                          objections=objection_facts(household_id))
-
 
 def measures_of(household_id: int, today: date | None = None, *, has_records: bool = True,
                 has_procedures: bool = True) -> MeasuresResult:
@@ -75,7 +47,7 @@ def measures_of(household_id: int, today: date | None = None, *, has_records: bo
     today = today or _today()
     records = scoring.facts_for([household_id])[household_id] if has_records else []
     facts = procedure_facts(household_id) if has_procedures else ProcedureFacts(
-        objections=objection_facts(household_id))
+        objections=common.objection_facts(household_id))
     return measures_on(records, _rules(), today, facts)
 
 

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Callable
 
 from flask import current_app
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from ..accounts import gate
 from ..accounts.models import Role, User
@@ -19,8 +20,7 @@ from ..extensions import db
 from ..notices import service as notices
 from ..platform import service as platform
 from ..scoring import service as scoring
-from .engine import WATCH_TRANSFER
-from .models import Procedure
+from .engine import WATCH_TRANSFER, ObjectionFact
 from .schemas import BUSINESSES
 
 OPENED, PUBLICITY, LISTED, ENDED = "opened", "publicity", "listed", "ended"
@@ -34,16 +34,11 @@ ROUTE_LABELS = {
     "criminal_penalty": _l("Criminal penalty"),
     "administrative_penalty": _l("Administrative penalty"),
 }
-# The clause each route stands on (HB 六); an overdue order takes its ground's clause from the rules data.
-ROUTE_CLAUSES = {
-    WATCH_TRANSFER: "HB 六 (重点关注期限内发生中度以上失信行为的，应及时转入)",
-    "court_judgment": "HB 六 (根据法院判决…认定为失信联合惩戒对象)",
-    "criminal_penalty": "HB 六 (根据刑事处罚…认定为失信联合惩戒对象)",
-    "administrative_penalty": "HB 六 (根据行政处罚…认定为失信联合惩戒对象)",
-}
+# The clause each route stands on (HB 六) is read from the rules data: `version.route_clause(route)`.
 STEP_LABELS = {OPENED: _l("Opened, risk notice issued"), PUBLICITY: _l("Publicity"), LISTED: _l("Listed"),
                ENDED: _l("Ended")}
-END_REASON_LABELS = {"term_expired": _l("listing term expired"), "revoked": _l("grounding record revoked"),
+END_REASON_LABELS = {"expired": _l("listing term expired"),
+                     "statement_accepted": _l("statement accepted"), "revoked": _l("grounding record revoked"),
                      "repaired": _l("grounding record repaired"), "objection_upheld": _l("objection upheld")}
 WATCH_REASON_LABELS = {"expired": _l("period expired"), "transferred": _l("transferred to a procedure"),
                        "grounds_fell": _l("grounds fell")}
@@ -54,10 +49,11 @@ ORDER_STATUS_LABELS = {"open": _l("open"), "complied": _l("complied"), "overdue"
                        "procedure": _l("procedure opened")}
 assert set(BUSINESS_LABELS) == set(BUSINESSES)
 
-# Hook for the appeals work (objections, HB 七); the measures' suspension comes from the objection facts the
-# measures engine gets (lists.check.objection_facts).
-# A clock stopper gets a Procedure and returns True while a pending objection on its ground stops its clock.
-clock_stoppers: list[Callable[[Procedure], bool]] = []
+def objection_facts(household_id: int) -> tuple[ObjectionFact, ...]:
+    """The household's objections (异议, HB 七) as the list engine reads them: the ONE place objection facts come
+    from — a pending one stops a procedure's clock (SPEC §7), suspends measures (SPEC §8). Filled by the appeals
+    work; none until then."""
+    return ()
 
 
 def _today() -> date:

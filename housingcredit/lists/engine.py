@@ -283,7 +283,10 @@ def _fell_on(record: RecordFact) -> tuple[date, str] | None:
 
 def _grounds_fall(grounds: list[tuple[Hashable, date]], records: dict, objections: list[ObjectionFact],
                   opened: date, as_of: date) -> tuple[date, str] | None:
-    """The first day (from the opening, on or before as_of) on which no ground attached by then still stands."""
+    """The first day (from the opening, on or before as_of) on which no ground attached by then still stands.
+
+    A ground without a record (a judgment or penalty opened on its document alone) falls by no record: once it is
+    attached, the grounds no longer fall this way."""
     known = [(rid, on) for rid, on in grounds if rid is not None]
     if not known:
         return None
@@ -291,6 +294,8 @@ def _grounds_fall(grounds: list[tuple[Hashable, date]], records: dict, objection
                               and opened <= f[0] <= as_of})
     for day in days:
         if day > as_of:
+            break
+        if any(rid is None and on <= day for rid, on in grounds):
             break
         now = [rid for rid, on in known if on <= day]
         if now and all(rid in records and not standing(records[rid], day) for rid in now):

@@ -85,6 +85,7 @@ class Procedure(IdMixin, Base):
     listed_through: Mapped[date | None]
 
     steps: Mapped[list["ProcedureStep"]] = relationship(order_by="ProcedureStep.id")
+    attached: Mapped[list["ProcedureGround"]] = relationship(order_by="ProcedureGround.id")
 
 
 class ProcedureStep(IdMixin, Base):
@@ -97,6 +98,24 @@ class ProcedureStep(IdMixin, Base):
     step: Mapped[str] = mapped_column(sa.String(16))
     step_date: Mapped[date]
     reason: Mapped[str | None] = mapped_column(sa.String(24))
+    by_id: Mapped[int | None] = big_fk("users.id")
+    dt: Mapped[datetime]
+
+
+class ProcedureGround(IdMixin, Base):
+    """A ground attached to an open procedure (SPEC §7 "one at a time"): a route that would have opened a second
+    procedure while this one was open — an overdue order, a court judgment, a penalty. A fact: it changes no date;
+    the procedure ends on the day its last standing ground falls."""
+
+    __tablename__ = "procedure_grounds"
+
+    procedure_id: Mapped[int] = big_fk("procedures.id", index=True)
+    route: Mapped[str] = mapped_column(sa.String(24))
+    attached_date: Mapped[date]
+    record_id: Mapped[int | None] = big_fk("records.id")
+    order_id: Mapped[int | None] = big_fk("rectification_orders.id", unique=True)
+    evidence_id: Mapped[int | None] = big_fk("evidence.id")
+    basis: Mapped[str] = mapped_column(sa.Text, default="")
     by_id: Mapped[int | None] = big_fk("users.id")
     dt: Mapped[datetime]
 

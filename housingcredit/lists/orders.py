@@ -28,7 +28,7 @@ from .common import (
     _stored,
     _today,
 )
-from .models import OrderCompliance, Procedure, RectificationOrder
+from .models import OrderCompliance, Procedure, ProcedureGround, RectificationOrder
 from .procedures import _open
 from .schemas import ComplianceIn, OrderIn, deadline_problem
 from .watch import after_facts_changed
@@ -89,7 +89,10 @@ def _order(order_id: int) -> RectificationOrder:
 
 
 def _procedure_of_order(order_id: int) -> Procedure | None:
-    return db.session.scalar(sa.select(Procedure).where(Procedure.order_id == order_id))
+    """The procedure the overdue order opened, or the open one it attached its ground to (SPEC §7)."""
+    return db.session.scalar(sa.select(Procedure).where(sa.or_(
+        Procedure.order_id == order_id,
+        Procedure.id.in_(sa.select(ProcedureGround.procedure_id).where(ProcedureGround.order_id == order_id)))))
 
 
 def record_compliance(order_id: int, complied_date, note: str, who: User) -> OrderCompliance:
@@ -137,7 +140,8 @@ def open_overdue_orders(today: date | None = None, each=None) -> dict:
 
 
 def _open_overdue(order: RectificationOrder, today: date) -> None:
-    """Open the procedure of one overdue order (once) and reconcile the household's lists."""
+    """Open the procedure of one overdue order (once) — or attach its ground to the one open (SPEC §7) — and
+    reconcile the household's lists."""
     scoring.lock_household(order.household_id)
     if _procedure_of_order(order.id) is not None:  # opened meanwhile by another transaction
         return
@@ -155,7 +159,8 @@ def _overdue_select(today: date):
     return (sa.select(RectificationOrder)
             .where(RectificationOrder.deadline < today,
                    ~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
-                   ~sa.exists().where(Procedure.order_id == RectificationOrder.id)))
+                   ~sa.exists().where(Procedure.order_id == RectificationOrder.id),
+                   ~sa.exists().where(ProcedureGround.order_id == RectificationOrder.id)))
 
 
 def _order_status(order: RectificationOrder, compliance, procedure_id, today: date) -> str:
@@ -170,9 +175,10 @@ def orders_for(household_id: int, who: User) -> list[dict]:
     _readable(household_id, who)
     today = _today()
     rows = db.session.execute(
-        sa.select(RectificationOrder, OrderCompliance, Procedure.id)
+        sa.select(RectificationOrder, OrderCompliance, sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id))
         .outerjoin(OrderCompliance, OrderCompliance.order_id == RectificationOrder.id)
         .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
+        .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id)
         .where(RectificationOrder.household_id == household_id).order_by(RectificationOrder.id)).all()
     return [order_view(o, c, pid, today) for o, c, pid in rows]
 

@@ -16,7 +16,8 @@ from ..extensions import db
 from ..validation import load
 from .check import status
 from .common import ENDED, ROUTE_LABELS, STEP_LABELS, WATCH_REASON_LABELS, _readable, _today
-from .models import OrderCompliance, Procedure, RectificationOrder, WatchEntry
+from .engine import WatchEntry as EngineEntry
+from .models import OrderCompliance, Procedure, ProcedureGround, RectificationOrder, WatchEntry
 from .orders import grounds, orders_for
 from .procedures import procedure_view, procedures_for
 from .schemas import MANUAL_ROUTES, DueQuery, WatchListQuery
@@ -41,6 +42,14 @@ def _scope(column, who: User, region: str | None = None):
     return clauses
 
 
+def in_force_sql(today: date):
+    """SQL for the engine's "entry in force on D" — `lists.engine.WatchEntry.in_force`: from its start through its
+    `until`, and before its `end`. The one definition is the engine's; this only lets the list page filter by
+    index (tests/lists/test_engine_wiring.py holds the two to agree on boundary days)."""
+    return sa.and_(WatchEntry.start_date <= today, WatchEntry.until_date >= today,
+                   sa.or_(WatchEntry.end_date.is_(None), WatchEntry.end_date > today))
+
+
 def watch_list(args: dict, who: User) -> dict:
     """The watch list of the user's region, filterable by region, status (active/ended) and end reason; newest
     first, a page at a time after the keyset cursor `after` ("start-date_id" of the last entry shown).
@@ -51,8 +60,7 @@ def watch_list(args: dict, who: User) -> dict:
     q = load(WatchListQuery(), args)
     today = _today()
     size = current_app.config.get("PAGE_SIZE", 50)
-    active = sa.and_(WatchEntry.until_date >= today, sa.or_(WatchEntry.end_date.is_(None),
-                                                            WatchEntry.end_date > today))
+    active = in_force_sql(today)
     ids = sa.select(WatchEntry.id).where(*_scope(WatchEntry.region_code, who, q["region"]))
     if q["status"] == "active":
         ids = ids.where(active)
@@ -77,7 +85,7 @@ def watch_list(args: dict, who: User) -> dict:
         .order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc())).all()
     items = []
     for e, archive_no, head in rows[:size]:
-        on = e.until_date >= today and (e.end_date is None or e.end_date > today)
+        on = EngineEntry(start=e.start_date, until=e.until_date, end=e.end_date).in_force(today)
         items.append({"id": e.id, "household_id": e.household_id, "archive_no": archive_no,
                       "head": mask_name(head), "region_code": e.region_code, "start_date": e.start_date,
                       "until_date": e.until_date, "end_date": e.end_date or (None if on else e.until_date
@@ -119,11 +127,15 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
                     .where(Procedure.window_end == today, Procedure.state != ENDED,
                            *_scope(Procedure.region_code, who)), (Procedure.id,), Procedure.id)
     open_order = sa.and_(~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
-                         sa.or_(Procedure.id.is_(None), Procedure.opened_date >= today - timedelta(days=7)),
+                         sa.or_(sa.and_(Procedure.id.is_(None), ProcedureGround.id.is_(None)),
+                                Procedure.opened_date >= today - timedelta(days=7),
+                                ProcedureGround.attached_date >= today - timedelta(days=7)),
                          *_scope(RectificationOrder.region_code, who))
-    orders = (sa.select(RectificationOrder, Household.archive_no, Procedure.id)
+    orders = (sa.select(RectificationOrder, Household.archive_no,
+                        sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id))
               .join(Household, Household.id == RectificationOrder.household_id)
-              .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id))
+              .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
+              .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id))  # SPEC §7 attached
     overdue = section("overdue_orders", orders.where(RectificationOrder.deadline < today, open_order),
                       (RectificationOrder.deadline, RectificationOrder.id), RectificationOrder.id)
     due_today = section("orders_due_today", orders.where(RectificationOrder.deadline == today, open_order),

@@ -13,7 +13,7 @@ MANUAL_ROUTES = ("court_judgment", "criminal_penalty", "administrative_penalty")
 ROUTES = ("watch_transfer", "overdue_order") + MANUAL_ROUTES
 STEPS = ("opened", "publicity", "listed", "ended")
 WATCH_REASONS = ("expired", "transferred", "grounds_fell")
-END_REASONS = ("term_expired", "revoked", "repaired", "objection_upheld")
+END_REASONS = ("expired", "statement_accepted", "revoked", "repaired", "objection_upheld")  # SPEC §7
 
 
 # ---- in --------------------------------------------------------------------------------------------------------
@@ -47,6 +47,9 @@ class ComplianceIn(Schema):
 class ProcedureIn(Schema):
     route = fields.String(required=True, validate=validate.OneOf(MANUAL_ROUTES))
     basis = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    # the household's record the judgment or penalty stands on, if any: the procedure ends when it falls
+    record_id = fields.Integer(load_default=None, allow_none=True, strict=False,
+                               validate=validate.Range(min=1, max=2**62))
 
 
 class StepIn(Schema):
@@ -124,6 +127,14 @@ class StepOut(Schema):
     reason = fields.String(allow_none=True)
 
 
+class GroundOut(Schema):
+    route = fields.String()
+    attached_date = fields.Date()
+    record_id = fields.Integer(allow_none=True)
+    order_id = fields.Integer(allow_none=True)
+    basis = fields.String()
+
+
 class ProcedureOut(Schema):
     id = fields.Integer()
     household_id = fields.Integer()
@@ -141,6 +152,7 @@ class ProcedureOut(Schema):
     listed_date = fields.Date(allow_none=True)
     listed_through = fields.Date(allow_none=True)
     steps = fields.List(fields.Nested(StepOut))
+    grounds = fields.List(fields.Nested(GroundOut))  # grounds attached while it was open (SPEC §7)
     calendar_warning = fields.String(allow_none=True)
 
 

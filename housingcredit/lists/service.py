@@ -14,13 +14,13 @@ and the `procedures.state…` columns are caches written in the same transaction
 """
 from __future__ import annotations
 
-from .check import (CheckResult, check_view, credit_check, measures_of, objection_facts, procedure_facts,
-                    status)
-from .common import (BUSINESS_LABELS, END_REASON_LABELS, ORDER_STATUS_LABELS, ROUTE_LABELS, STEP_LABELS, WATCH_REASON_LABELS, clock_stoppers)
+from .check import CheckResult, check_view, credit_check, measures_of, status
+from .common import (BUSINESS_LABELS, END_REASON_LABELS, ORDER_STATUS_LABELS, ROUTE_LABELS, STEP_LABELS,
+                     WATCH_REASON_LABELS, objection_facts)
 from .models import Procedure, RectificationOrder
 from .orders import grounds, issue_order, open_overdue_orders, order_view, orders_for, record_compliance
 from .procedures import (advance, advance_due_procedures, end_procedure, expire_listings, open_procedure,
-                         procedure_view, procedures_for)
+                         procedure_facts, procedure_view, procedures_for)
 from .queries import due, panel, watch_list
 from .schemas import BUSINESSES, MANUAL_ROUTES
 from .watch import after_facts_changed, expire_watch
@@ -28,7 +28,8 @@ from .watch import after_facts_changed, expire_watch
 __all__ = ["BUSINESSES", "BUSINESS_LABELS", "END_REASON_LABELS", "MANUAL_ROUTES", "ORDER_STATUS_LABELS",
            "ROUTE_LABELS", "STEP_LABELS", "WATCH_REASON_LABELS", "CheckResult", "Procedure",
            "RectificationOrder", "advance", "advance_due_procedures", "after_facts_changed", "check_view",
-           "clock_stoppers", "credit_check", "due", "end_procedure", "expire_listings", "expire_watch", "grounds",
-           "issue_order", "measures_of", "objection_facts", "open_overdue_orders", "open_procedure", "order_view", "orders_for",
+           "credit_check", "due", "end_procedure", "expire_listings", "expire_watch", "grounds",
+           "issue_order", "measures_of", "objection_facts", "open_overdue_orders", "open_procedure", "order_view",
+           "orders_for",
            "panel", "procedure_facts", "procedure_view", "procedures_for", "record_compliance", "status",
            "watch_list"]

@@ -14,10 +14,11 @@ from ..archives.models import Household
 from ..audit import service as audit
 from ..extensions import db
 from ..scoring import service as scoring
-from .common import ENDED, _household, _notice, _push, _rules, _stored, _today
-from .engine import WATCH_TRANSFER, watch_history
-from .models import Procedure, WatchEntry
-from .procedures import _open, _take_step
+from . import common
+from .common import _household, _notice, _push, _rules, _stored, _today
+from .engine import WATCH_TRANSFER, ListsState, derive_lists
+from .models import WatchEntry
+from .procedures import _Known, _open, facts_of, procedures_of, refresh_household
 
 # ---- the watch list: one engine, a cache reconciled ----------------------------------------------------------
 
@@ -25,63 +26,53 @@ def after_facts_changed(household_id: int, *, facts=None, procedures=None) -> No
     """Recompute the household's lists from facts, in the caller's transaction (the records service calls this
     after every determination, revocation and repair; the daily job after a watch period ends).
 
-    Reconciles the cached watch entries with the engine's history up to today, opens the procedure of each
-    watch transfer once, ends the procedures whose grounding record fell, and leaves for every transition its
-    audit entry, notice and platform event — none of them twice. `facts` and `procedures` may be given when
-    loaded in bulk (the rebuild); otherwise they are read after the household's lock.
+    Asks the engine (`derive_lists`) with the record facts, the full procedure facts — openings, attached
+    grounds, steps, ends — and the objections; reconciles the cached watch entries with its answer, opens the
+    procedure of each watch transfer once, appends the end of every procedure the engine ends (the day its last
+    standing ground fell, the day after its term) and writes the procedures' cached columns from its answer — for
+    every transition its audit entry, notice and platform event, none of them twice. `facts` and `procedures`
+    may be given when loaded in bulk (the rebuild); otherwise they are read after the household's lock.
     """
     scoring.lock_household(household_id)
     h = _household(household_id)
     today = _today()
     if facts is None:
         facts = scoring.facts_for([household_id])[household_id]
-    procedures = list(procedures) if procedures is not None else _procedures_of([household_id])[household_id]
-    history = expected_watch(facts, procedures, today)
-    _reconcile_watch(h, history.entries)
-    for opening in _missing_transfers(history, procedures):
+    procedures = list(procedures) if procedures is not None else procedures_of([household_id])[household_id]
+    objections = tuple(common.objection_facts(household_id))
+    lists = expected_lists(facts, procedures, today, objections)
+    _reconcile_watch(h, lists.watch)
+    for opening in _missing_transfers(lists, procedures):
         procedures.append(_open(h, WATCH_TRANSFER, opening.date, record_id=opening.record_id,
                                 basis=_stored(lambda: _("Moderate or severe behaviour (record %(id)s) during "
                                                         "the watch period.", id=opening.record_id))))
-    for p, on, reason in _to_end(facts, procedures, today):
-        _take_step(h, p, ENDED, on, reason=reason)
+    refresh_household(h.id, today, _Known(h.id, facts, objections))
 
 
-def _procedures_of(household_ids) -> dict[int, list[Procedure]]:
-    out: dict[int, list[Procedure]] = {hid: [] for hid in household_ids}
-    if out:
-        for p in db.session.scalars(sa.select(Procedure).where(Procedure.household_id.in_(list(out)))
-                                    .order_by(Procedure.id)):
-            out[p.household_id].append(p)
-    return out
+def expected_lists(facts, procedures, today: date, objections=()) -> ListsState:
+    """The engine's answer for a household up to today — watch entries, procedures, openings — from its record
+    facts, its stored procedures (with their steps, ends and attached grounds) and its objections: the one call of
+    the engine that the reconciliation, the rebuild and the verification share. Only steps actually taken count
+    (the daily job takes them), so an ended procedure stops blocking entries from the day it ends."""
+    return derive_lists(facts, _rules(), today, facts_of(procedures, objections), automatic_steps=False)
 
 
-def expected_watch(facts, procedures, today: date):
-    """The engine's watch history for a household up to today, given its record facts and its procedures —
-    the one call of the engine that the reconciliation, the rebuild and the check share."""
-    others = [p.opened_date for p in procedures if p.route != WATCH_TRANSFER]
-    return watch_history(facts, _rules(), today, other_procedures=others)
+def expected_watch(facts, procedures, today: date, objections=()):
+    """The watch history (entries, procedures opened) of `expected_lists`."""
+    from .engine import WatchHistory
+    lists = expected_lists(facts, procedures, today, objections)
+    return WatchHistory(entries=list(lists.watch), procedures_opened=list(lists.opened))
 
 
-def _missing_transfers(history, procedures) -> list:
+def _missing_transfers(lists, procedures) -> list:
     """The watch transfers the engine made whose procedure is not opened yet (each record transfers once)."""
     transferred = {p.record_id for p in procedures if p.route == WATCH_TRANSFER}
     out = []
-    for opening in history.procedures_opened:
+    for opening in lists.opened:
         if opening.route == WATCH_TRANSFER and opening.record_id not in transferred:
             transferred.add(opening.record_id)
             out.append(opening)
     return out
-
-
-def _to_end(facts, procedures, today: date) -> list[tuple]:
-    """(procedure, date, reason) for every procedure still running whose grounding record fell (SPEC §7)."""
-    fell = {}
-    for f in facts:
-        dates = [(d, reason) for d, reason in ((f.revoked, "revoked"), (f.repaired, "repaired")) if d and d <= today]
-        if dates:
-            fell[f.id] = min(dates)
-    return [(p, max(fell[p.record_id][0], p.opened_date), fell[p.record_id][1])
-            for p in procedures if p.state != ENDED and p.record_id in fell]
 
 
 def _entry_snapshot(e) -> dict:
@@ -170,7 +161,7 @@ def _candidates() -> list[int]:
 def _chunks(ids: list[int]):
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        yield chunk, scoring.facts_for(chunk), _procedures_of(chunk)
+        yield chunk, scoring.facts_for(chunk), procedures_of(chunk)
 
 
 def watch_differences(today: date | None = None):
@@ -185,9 +176,9 @@ def watch_differences(today: date | None = None):
                                                 WatchEntry.grounds).where(WatchEntry.household_id.in_(chunk))):
             stored[row.household_id][row.start_date] = row
         for hid in chunk:
-            history = expected_watch(facts[hid], procedures[hid], today)
+            lists = expected_lists(facts[hid], procedures[hid], today, tuple(common.objection_facts(hid)))
             rows = dict(stored[hid])
-            for e in history.entries:
+            for e in lists.watch:
                 key = f"entry {e.start.isoformat()}"
                 row = rows.pop(e.start, None)
                 if row is None:
@@ -200,11 +191,10 @@ def watch_differences(today: date | None = None):
                         yield Difference("watch_entries", hid, key, name, have, want)
             for start in rows:
                 yield Difference("watch_entries", hid, f"entry {start.isoformat()}", "row", "present", None)
-            for opening in _missing_transfers(history, procedures[hid]):
+            for opening in _missing_transfers(lists, procedures[hid]):
                 yield Difference("procedures", hid, f"watch transfer of record {opening.record_id}", "opened_date",
                                  None, opening.date)
-            for p, on, reason in _to_end(facts[hid], procedures[hid], today):
-                yield Difference("procedures", hid, f"procedure {p.id}", "state", p.state, f"{ENDED} ({reason})")
+            # a procedure the engine ends is reported by the procedures' cache (schedule_differences)
 
 
 def rebuild_watch(echo=None) -> dict:

@@ -16,7 +16,7 @@ from ..accounts import gate, regions
 from ..accounts.models import Role, User
 from ..archives.models import Household
 from ..audit import service as audit
-from ..clock import add_months, add_working_days, get_clock
+from ..clock import add_working_days, get_clock
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..rules.loader import Behaviour, RulesError
@@ -26,7 +26,6 @@ from . import storage
 from .models import Decision, Determination, Evidence, Record, RecordRepair, Revocation
 from .schemas import DeterminationIn, RecordIn, RepairIn, RevocationIn
 
-DISCLOSED_TIERS = ("moderate", "severe")  # mild items are collected only, not disclosed (MOHURD 2(2); SPEC §10)
 
 
 # ---- the catalogue in force ----------------------------------------------------------------------------------
@@ -294,14 +293,14 @@ def _payload(r: Record, h: Household, b: Behaviour, determination: Determination
              authority: str) -> dict:
     """The provincial platform's basic-data shape (SPEC §10; MOHURD 2(2))."""
     head = h.head
-    disclose = b.tier in DISCLOSED_TIERS
     d = determination.determination_date
+    disclose = scoring.rules_book().version_at(d).is_disclosed(b.tier)  # mild: collected only (MOHURD 2(2))
     return {"record_id": r.id, "archive_no": h.archive_no, "region_code": h.region_code,
             "subject": {"name": head.name if head else "", "id_number": head.id_number if head else ""},
             "behaviour": {"code": b.code, "title": b.title_zh, "clause": b.clause, "version": b.version},
             "severity": b.tier, "legal_basis": determination.legal_basis, "authority": authority,
             "determination_date": d.isoformat(),
-            "publicity_period": ({"from": d.isoformat(), "to": add_months(d, b.use_months).isoformat()}
+            "publicity_period": ({"from": d.isoformat(), "to": b.counts_through(d).isoformat()}
                                  if disclose else None),
             "status": status, "disclose": disclose}
 
@@ -365,7 +364,7 @@ def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination) -> 
                  "and counts through %(through)s. Legal basis: %(basis)s. If you disagree, you may file an "
                  "objection with your reasons and materials (HB 七).",
                  date=det.determination_date.isoformat(), archive=h.archive_no, code=b.code, title=b.title_zh,
-                 clause=b.clause, deduct=b.deduct, through=add_months(det.determination_date, b.use_months).isoformat(),
+                 clause=b.clause, deduct=b.deduct, through=b.counts_through(det.determination_date).isoformat(),
                  basis=det.legal_basis)
     notices.issue(h.id, "determination", "record", r.id, title, body, issued_date=det.determination_date,
                   region_code=h.region_code)

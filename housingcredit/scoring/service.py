@@ -121,7 +121,6 @@ def credit_for(household, as_of: date | None = None, who: User | None = None) ->
 
 def change_dates(facts: Iterable[RecordFact], rules: RuleBook) -> set[date]:
     """Every date on which the score may change: determinations, revocations, repairs, ends of use periods."""
-    from ..clock import add_months
     days = set()
     for f in facts:
         days.add(f.determined)
@@ -132,7 +131,7 @@ def change_dates(facts: Iterable[RecordFact], rules: RuleBook) -> set[date]:
             b = rules.behaviour_on(f.code, f.region_code, f.determined)
         except Exception:  # a record the rules cannot place is reported by compute_credit itself
             continue
-        days.add(add_months(f.determined, b.use_months) + timedelta(days=1))
+        days.add(b.counts_through(f.determined) + timedelta(days=1))
     days.update(v.effective for v in rules.versions)
     return days
 

@@ -205,7 +205,7 @@ def test_hb_six_listing_ends_on_term_expiry(clock, staff, household):
     assert p.state == "ended"
     end = db.session.scalar(sa.select(ProcedureStep).where(ProcedureStep.procedure_id == pid,
                                                            ProcedureStep.step == "ended"))
-    assert (end.step_date, end.reason) == (date(2029, 3, 20), "term_expired")
+    assert (end.step_date, end.reason) == (date(2029, 3, 20), "expired")  # SPEC §7
 
 
 def test_hb_six_each_notice_and_transition_happens_once(clock, staff, household):
