@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+import httpx
+import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 SECRET = "bench-secret"
 
@@ -49,6 +49,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hc-bench-push-")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
     from flask_migrate import upgrade
+
     from housingcredit import create_app
     from housingcredit.clock import SystemClock
     from housingcredit.extensions import db

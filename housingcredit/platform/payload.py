@@ -46,7 +46,7 @@ def _disclosed(tier: str | None, on: str | None, stored: bool) -> bool:
     from ..scoring import service as scoring
     try:
         version = scoring.rules_book().version_at(date.fromisoformat(on)) if on else None
-    except Exception:  # no version that early: keep what the service decided
+    except Exception:  # noqa: BLE001 — no version that early: keep what the service decided
         version = None
     return bool(stored) and (version.is_disclosed(tier) if version is not None else True)
 

@@ -50,8 +50,9 @@ class Store:
         out: dict[str, dict] = {}
         for i in range(0, len(keys), 500):
             part = keys[i:i + 500]
-            rows = self.conn.execute("SELECT idempotency_key, answer FROM holdings WHERE idempotency_key IN (%s)"
-                                     % ",".join("?" * len(part)), part)
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(f"SELECT idempotency_key, answer FROM holdings WHERE idempotency_key IN ({marks})",
+                                     part)
             out.update({k: json.loads(a) for k, a in rows})
         return out
 
@@ -153,7 +154,7 @@ def create_receiver(db_path: str, secret: str, *, window: int = 300, now: Callab
             batch = json.loads(request.get_data())
             items = batch["messages"]
             assert isinstance(items, list)
-        except Exception:
+        except (ValueError, KeyError, TypeError, AssertionError):
             return jsonify({"error": "malformed"}), 400
         with store.lock:
             keys = [m.get("idempotency_key") for m in items if isinstance(m, dict)]

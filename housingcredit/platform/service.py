@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from ..clock import get_clock
 from ..extensions import db
-from flask_babel import lazy_gettext as _l
-from .models import ACKNOWLEDGED, AUDIT_STREAM, DEAD, FAILED, OPEN_STATUSES, PENDING, SENT, STATUSES, OutboxEvent
+from .models import ACKNOWLEDGED, AUDIT_STREAM, DEAD, FAILED, PENDING, STATUSES, OutboxEvent
 
 
 def enqueue(household_id: int | None, kind: str, payload: dict, *, stream: str | None = None) -> OutboxEvent:

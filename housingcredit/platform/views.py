@@ -2,6 +2,7 @@
 household, dead letters as alerts, retry, reconciliation against the platform's holdings, and repair."""
 from __future__ import annotations
 
+import httpx
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -45,7 +46,7 @@ def reconcile():
     gate.require("platform.manage")
     try:
         result = service.reconcile(sender.holdings())
-    except Exception as err:  # the platform unreachable or not configured: an answer, not a 500
+    except (sender.NotConfigured, httpx.HTTPError, ValueError, KeyError) as err:  # the platform unreachable or not configured: an answer, not a 500
         db.session.rollback()
         flash(_("The platform could not be reached: %(error)s", error=type(err).__name__), "error")
         return redirect(url_for("platform.console"), 303)
