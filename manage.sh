@@ -109,10 +109,17 @@ case "${1:-}" in
         say "migrating the database"
         "$VENV/bin/flask" db upgrade
         "$VENV/bin/flask" demo load --if-empty --households 2000
+        # the reference receiver (a stand-in for the provincial credit platform) beside the app, on loopback;
+        # push with `flask platform push --once` (or `flask jobs run`) and see /platform
+        "$VENV/bin/flask" platform receiver --port 5055 >> "$ROOT/instance/receiver.log" 2>&1 &
+        RECEIVER_PID=$!
+        trap 'kill "$RECEIVER_PID" 2>/dev/null || true' EXIT INT TERM
+        export HOUSINGCREDIT_PLATFORM_URL="${HOUSINGCREDIT_PLATFORM_URL:-http://127.0.0.1:5055}"
         echo
         echo "housingcredit is running at http://127.0.0.1:5000  (Ctrl-C stops it)"
+        echo "reference platform receiver at http://127.0.0.1:5055 (log: instance/receiver.log)"
         echo
-        exec "$VENV/bin/flask" run --host 127.0.0.1 --port 5000 "$@"
+        "$VENV/bin/flask" run --host 127.0.0.1 --port 5000 "$@"
         ;;
     test)
         shift

@@ -57,6 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.api.register_blueprint(archive_api.blp)
     extensions.api.register_blueprint(record_api.blp)
     extensions.api.register_blueprint(list_api.blp)
+    from .platform import schemas as platform_schemas, views as platform_views
+    app.register_blueprint(platform_views.bp)
+    platform_schemas.register(extensions.api.spec)  # the platform message, published in the OpenAPI document
     cli.init_app(app)
     return app
 
@@ -76,6 +79,8 @@ def _finish_settings(app: Flask) -> None:
     if env == "production":
         if not secret or secret == app.config.get("DEV_SECRET_KEY"):
             raise RuntimeError("HOUSINGCREDIT_SECRET_KEY must be set in production; refusing to start.")
+        if app.config.get("PLATFORM_URL") and app.config.get("PLATFORM_SECRET") == "dev-only-platform-secret":
+            raise RuntimeError("HOUSINGCREDIT_PLATFORM_SECRET must be set in production; refusing to start.")
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     elif not secret:

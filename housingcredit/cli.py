@@ -1,6 +1,7 @@
 """`flask …` commands: thin edges over services; each commits once."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -15,6 +16,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 credit_cli = AppGroup("credit", help="Scores, tiers and every other cache of derived state.")
 rules_cli = AppGroup("rules", help="The dated rules data.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
+platform_cli = AppGroup("platform", help="The push to the provincial credit platform.")
 
 
 @audit_cli.command("verify")
@@ -39,6 +41,7 @@ def audit_checkpoint():
     """Sign the chain's head and append it to the checkpoint file (outside the database)."""
     from .audit import service
     cp = service.checkpoint()
+    db.session.commit()  # the checkpoint's platform message
     click.echo(f"audit checkpoint: {cp['count']} entries up to entry {cp['last_id']} ({cp['last_hash'][:12]}) "
                f"at {cp['at']}")
 
@@ -188,6 +191,54 @@ def jobs_status():
         sys.exit(1)
 
 
+@platform_cli.command("push")
+@click.option("--once", is_flag=True, help="Drain what is due now and stop (else keep pushing every interval).")
+def platform_push(once):
+    """Send the outbox to PLATFORM_URL: batches, back-off, dead letters (SPEC §10)."""
+    import time
+    from flask import current_app
+    from .platform import sender
+    while True:
+        try:
+            result = sender.push()
+        except sender.NotConfigured as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"platform push: {result}")
+        if once:
+            return
+        time.sleep(float(current_app.config["PLATFORM_INTERVAL_SECONDS"]))
+
+
+@platform_cli.command("receiver")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default PLATFORM_RECEIVER_PORT (5055).")
+@click.option("--db", "db_path", default=None, help="Default PLATFORM_RECEIVER_DB or instance/platform-receiver.db.")
+def platform_receiver(host, port, db_path):
+    """Run the reference receiver (a stand-in for the provincial platform) on loopback."""
+    from flask import current_app
+    from werkzeug.serving import run_simple
+    from .platform.receiver import create_receiver
+    cfg = current_app.config
+    path = db_path or cfg.get("PLATFORM_RECEIVER_DB") or os.path.join(current_app.instance_path,
+                                                                       "platform-receiver.db")
+    port = port or int(cfg.get("PLATFORM_RECEIVER_PORT") or 5055)
+    click.echo(f"reference receiver on http://{host}:{port} (holdings in {path})")
+    run_simple(host, port, create_receiver(path, cfg["PLATFORM_SECRET"]), threaded=True)
+
+
+@platform_cli.command("reconcile")
+def platform_reconcile():
+    """Hold the platform's holdings against the outbox and print every difference."""
+    from .platform import sender, service
+    result = service.reconcile(sender.holdings())
+    click.echo(f"held {result['held']}, ours {result['ours']}, undelivered {result['undelivered']}")
+    for kind, keys in result["differences"].items():
+        if keys:
+            click.echo(f"{kind}: {len(keys)} ({', '.join(keys[:10])}{' …' if len(keys) > 10 else ''})")
+    if not result["clean"]:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
-    for group in (audit_cli, users_cli, demo_cli, credit_cli, rules_cli, jobs_cli):
+    for group in (audit_cli, users_cli, demo_cli, credit_cli, rules_cli, jobs_cli, platform_cli):
         app.cli.add_command(group)

@@ -166,6 +166,21 @@ def run_daily(app: Flask) -> None:
                 log.exception("job %s failed", n)
 
 
+def run_platform_push(app: Flask) -> None:
+    """The scheduler's interval job: drain the outbox to the platform (platform/sender.py); failures wait for
+    their back-off and the next run."""
+    with app.app_context():
+        from .platform import sender
+        try:
+            result = sender.push()
+            if any(result.values()):
+                log.info("platform push: %s", result)
+        except Exception:
+            from .extensions import db
+            db.session.rollback()
+            log.exception("platform push failed")
+
+
 # ---- electing the one scheduler process ----------------------------------------------------------------------
 
 def try_lock(app: Flask):
@@ -207,6 +222,9 @@ def start(app: Flask, *, blocking: bool = False, trigger=None, lock=None):
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TIMEZONE)
     scheduler.add_job(run_daily, trigger or CronTrigger(timezone=TIMEZONE, **DAILY_AT), args=[app],
                       id="daily", max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
+    if app.config.get("PLATFORM_URL"):  # the push to the provincial platform, every interval (SPEC §10)
+        scheduler.add_job(run_platform_push, "interval", seconds=int(app.config["PLATFORM_INTERVAL_SECONDS"]),
+                          args=[app], id="platform_push", max_instances=1, coalesce=True)
     if blocking:
         log.info("scheduler elected; daily jobs at %02d:%02d %s", DAILY_AT["hour"], DAILY_AT["minute"], TIMEZONE)
         try:

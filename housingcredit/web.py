@@ -53,6 +53,8 @@ def template_helpers():
             items.append({"url": _url("lists.credit_check_page"), "label": _l("Credit check")})
         if gate.can("audit.read"):
             items.append({"url": _url("audit.trail"), "label": _l("Audit trail")})
+        if gate.can("platform.read"):
+            items.append({"url": _url("platform.console"), "label": _l("Platform push")})
         return items
 
     def region_name(code):

@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, set[Role]] = {
     "lists.write": {Role.caseworker, Role.supervisor},
     "rules.manage": {Role.supervisor},
     "audit.read": {Role.supervisor, Role.auditor},
+    "platform.read": {Role.supervisor, Role.auditor}, "platform.manage": {Role.supervisor},
     "own.read": {Role.household},
 }
 

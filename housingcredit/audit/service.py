@@ -187,6 +187,8 @@ def checkpoint() -> dict:
         f.write(json.dumps(cp, sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
+    from ..platform import service as platform
+    platform.enqueue_checkpoint(cp)  # anchored outside our database too (issue 17); the caller commits
     return cp
 
 
