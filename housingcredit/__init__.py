@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .notices import views as notice_views
     from .records import views as record_views, api as record_api
     from .lists import views as list_views, api as list_api
+    from .appeals import views as appeal_views, api as appeal_api, service as appeal_service
     from . import web, cli, errors, apidocs, logging_filters
 
     logging_filters.install(app)  # no resident ID number in any log line (SPEC §11)
@@ -48,10 +49,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notice_views.bp)
     app.register_blueprint(record_views.bp)
     app.register_blueprint(list_views.bp)
+    app.register_blueprint(appeal_views.bp)
     extensions.api.register_blueprint(account_api.blp)
     extensions.api.register_blueprint(archive_api.blp)
     extensions.api.register_blueprint(record_api.blp)
     extensions.api.register_blueprint(list_api.blp)
+    extensions.api.register_blueprint(appeal_api.blp)
+    appeal_service.register_hooks()
     cli.init_app(app)
     return app
 
