@@ -63,12 +63,16 @@ def _load(objection_id: int) -> Objection:
     return o
 
 
-def _household(household_id: int | None, who: User, permission: str = "credit.read") -> Household:
-    """The household's own user, or staff of its region with `permission`; anyone else sees nothing (404)."""
+def _household(household_id: int | None, who: User, permission: str = "credit.read",
+               household_may: bool = True) -> Household:
+    """The household's own user (where `household_may`), or staff of its region with `permission`; anyone else
+    sees nothing (404)."""
     h = db.session.get(Household, household_id) if household_id is not None else None
     if who.role == Role.household:
         if h is None or h.id != who.household_id:
             raise NotFound()
+        if not household_may:
+            raise Forbidden()
         return h
     return gate.check_household(h, permission, who)
 
@@ -258,7 +262,7 @@ def file_objection(household_id: int, data: dict, files, who: User) -> Objection
 def assign_handler(objection_id: int, who: User) -> Objection:
     """A caseworker of the region takes an objection that found no handler at filing; once set it is locked."""
     o = _load(objection_id)
-    h = _household(o.household_id, who, "record.create")
+    h = _household(o.household_id, who, "record.create", household_may=False)
     if who.role != Role.caseworker:
         raise Forbidden()
     if o.handler_id is not None:
@@ -276,7 +280,7 @@ def assign_handler(objection_id: int, who: User) -> Objection:
 def propose(objection_id: int, data: dict, who: User) -> ObjectionProposal:
     """The handler proposes upheld or rejected, with reasons."""
     o = _load(objection_id)
-    h = _household(o.household_id, who, "record.create")
+    h = _household(o.household_id, who, "record.create", household_may=False)
     clean = load(ObjectionProposalIn(), data or {})
     if o.handler_id != who.id:
         raise Forbidden(_l("Only the objection's handler may propose its result."))
@@ -301,7 +305,7 @@ def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
     procedure ended, everything derived recomputed, and a restoration kept, notified and pushed where measures had
     applied. Either way the household gets the written result."""
     o = _load(objection_id)
-    h = _household(o.household_id, who, "record.determine")
+    h = _household(o.household_id, who, "record.determine", household_may=False)
     clean = load(ObjectionDecisionIn(), data or {})
     record = db.session.get(Record, o.record_id) if o.record_id is not None else None
     if who.id == o.handler_id or (record is not None and who.id == record.recorded_by_id):
