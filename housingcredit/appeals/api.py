@@ -4,12 +4,11 @@ Thin edges: parse, call one service function, commit once, answer. Errors come b
 """
 from __future__ import annotations
 
-from flask import request, send_file
+from flask import request
 from flask_smorest import Blueprint
 
 from ..accounts import gate
 from ..accounts.api import BEARER as SECURITY, bearer_required
-from ..errors import NotFound
 from ..extensions import db
 from . import service
 from .schemas import ObjectionOut, ProposalOut
@@ -99,14 +98,3 @@ def decide(objection_id):
     service.decide(objection_id, _body(), gate.user())
     db.session.commit()
     return service.get_objection(objection_id, gate.user())
-
-
-@blp.route("/objection-materials/<int:material_id>", methods=["GET"])
-@bearer_required
-@blp.doc(security=SECURITY)
-def material(material_id):
-    m, path = service.get_material(material_id, gate.user())
-    db.session.commit()
-    if not path.is_file():
-        raise NotFound()
-    return send_file(path, mimetype=m.content_type, as_attachment=True, download_name=m.filename)
