@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .notices import views as notice_views
     from .records import views as record_views, api as record_api
     from .lists import views as list_views, api as list_api
+    from .appeals import views as appeal_views, api as appeal_api
     from . import web, cli, errors, apidocs, logging_filters
 
     logging_filters.install(app)  # no resident ID number in any log line (SPEC §11)
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notice_views.bp)
     app.register_blueprint(record_views.bp)
     app.register_blueprint(list_views.bp)
+    app.register_blueprint(appeal_views.bp)
     extensions.api.register_blueprint(account_api.blp)
     extensions.api.register_blueprint(archive_api.blp)
     extensions.api.register_blueprint(record_api.blp)
@@ -60,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .platform import schemas as platform_schemas, views as platform_views
     app.register_blueprint(platform_views.bp)
     platform_schemas.register(extensions.api.spec)  # the platform message, published in the OpenAPI document
+    extensions.api.register_blueprint(appeal_api.blp)
     cli.init_app(app)
     return app
 

@@ -614,7 +614,8 @@ def _run_step(step: _Step, rnd: random.Random, counts: dict) -> None:
         records.determine(record_id, args["decision"], basis, case.reviewer)
         counts[args["decision"]] += 1
     elif step.action == "revoke":
-        records.revoke(case.records[args["key"]], "objection_upheld", REVOKED_NOTE, case.officer)
+        proposal = records.propose_revocation(case.records[args["key"]], "error", REVOKED_NOTE, case.officer)
+        records.decide_revocation(proposal.id, "confirmed", REVOKED_NOTE, case.reviewer)
         counts["revoked"] += 1
     elif step.action == "order":
         ground, requirement = ORDERS[args["code"]]

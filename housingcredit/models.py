@@ -9,3 +9,5 @@ from .platform.models import OutboxEvent  # noqa: F401
 from .records.models import Decision, Determination, Evidence, Record, RecordRepair, Revocation  # noqa: F401
 from .scoring.models import CreditState  # noqa: F401
 from .stats.models import JobRun  # noqa: F401
+from .appeals.models import (Objection, ObjectionMaterial, ObjectionProposal, ObjectionReview,  # noqa: F401
+                             Restoration, RevocationDecision, RevocationProposal)

@@ -51,9 +51,9 @@ assert set(BUSINESS_LABELS) == set(BUSINESSES)
 
 def objection_facts(household_id: int) -> tuple[ObjectionFact, ...]:
     """The household's objections (异议, HB 七) as the list engine reads them: the ONE place objection facts come
-    from — a pending one stops a procedure's clock (SPEC §7), suspends measures (SPEC §8). Filled by the appeals
-    work; none until then."""
-    return ()
+    from — a pending one stops a procedure's clock (SPEC §7) and suspends measures (SPEC §8)."""
+    from ..appeals import service as appeals  # appeals builds on the lists: asked at call time
+    return appeals.objection_facts(household_id)
 
 
 def _today() -> date:

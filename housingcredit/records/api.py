@@ -13,7 +13,7 @@ from ..extensions import db
 from ..scoring import service as scoring
 from . import service
 from .schemas import (CatalogueItemOut, CatalogueQuery, CreditOut, CreditQuery, EvidenceOut, HistoryOut,
-                      HistoryQuery, RecordOut)
+                      HistoryQuery, RecordOut, RevocationProposalOut)
 
 blp = Blueprint("records_api", __name__, url_prefix="/api/v1", description="Behaviour records and credit")
 
@@ -104,14 +104,28 @@ def determine(record_id):
 
 @blp.route("/records/<int:record_id>/revocation", methods=["POST"])
 @bearer_required
-@blp.response(201, RecordOut)
+@blp.response(201, RevocationProposalOut)
 @blp.doc(security=SECURITY)
 def revoke(record_id):
-    """Revoke a record from today: {"reason": "objection_upheld"|"error"|"corrected"|"withdrawn", "note": "…"}."""
+    """Propose to revoke a confirmed record (SPEC §4): {"reason": "error"|"annulled"|"other", "note": "…"} ("other"
+    needs the note). A reviewer other than the proposer and the recorder decides it."""
     body = _body()
-    service.revoke(record_id, body.get("reason"), body.get("note") or "", gate.user())
+    proposal = service.propose_revocation(record_id, body.get("reason"), body.get("note") or "", gate.user())
     db.session.commit()
-    return service.get_record(record_id, gate.user())
+    return proposal
+
+
+@blp.route("/revocations/<int:proposal_id>/decision", methods=["POST"])
+@bearer_required
+@blp.response(201, RecordOut)
+@blp.doc(security=SECURITY)
+def decide_revocation(proposal_id):
+    """Confirm or reject a revocation proposal: {"decision": "confirmed"|"rejected", "note": "…"}. Confirmed, the
+    record is revoked from today and the household notified; rejected, nothing is sent."""
+    body = _body()
+    service.decide_revocation(proposal_id, body.get("decision"), body.get("note") or "", gate.user())
+    db.session.commit()
+    return service.get_record(service.proposal_record_id(proposal_id), gate.user())
 
 
 @blp.route("/households/<int:household_id>/credit")

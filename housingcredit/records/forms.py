@@ -30,8 +30,17 @@ class DetermineForm(FlaskForm):
 
 
 class RevokeForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=[SelectChoice("objection_upheld", _l("Objection upheld")),
-                                                 SelectChoice("error", _l("Error found")),
-                                                 SelectChoice("withdrawn", _l("Withdrawn before review"))],
+    """A revocation proposal (SPEC §4): a reason from the fixed list; "objection upheld" is never offered."""
+    reason = SelectField(_l("Reason"), choices=[SelectChoice("error", _l("Recording error")),
+                                                 SelectChoice("annulled", _l("Underlying decision annulled by a "
+                                                                             "court or authority")),
+                                                 SelectChoice("other", _l("Other reason"))],
                          validate_choice=False)
+    note = TextAreaField(_l("Note"))
+
+
+class RevocationDecisionForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("confirmed", _l("Confirm the revocation")),
+                                                     SelectChoice("rejected", _l("Reject the proposal"))],
+                          validate_choice=False)
     note = TextAreaField(_l("Note"))

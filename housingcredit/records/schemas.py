@@ -1,9 +1,15 @@
 """marshmallow schemas: what a record, a determination and a credit answer look like in and out (API and forms)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-REVOCATION_REASONS = ("objection_upheld", "error", "corrected", "withdrawn")
+# What a caseworker may pick when proposing a revocation (SPEC §4); "objection_upheld" and "corrected" are written
+# only by an objection's decision and a correction.
+REVOCATION_REASONS = ("error", "annulled", "other")
+REASON_LABELS = {"objection_upheld": _l("Objection upheld"), "error": _l("Recording error"),
+                 "annulled": _l("Underlying decision annulled by a court or authority"), "other": _l("Other reason"),
+                 "corrected": _l("Corrected"), "withdrawn": _l("Withdrawn before review")}
 
 
 class RecordIn(Schema):
@@ -22,6 +28,22 @@ class DeterminationIn(Schema):
 class RevocationIn(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(REVOCATION_REASONS))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RevocationDecisionIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(("confirmed", "rejected")))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RevocationProposalOut(Schema):
+    id = fields.Integer()
+    record_id = fields.Integer()
+    reason = fields.String()
+    note = fields.String()
+    proposed_by_id = fields.Integer()
+    proposed_date = fields.Date()
+    decision = fields.Function(lambda p: p.decision.decision if p.decision else None)
+    decided_date = fields.Function(lambda p: p.decision.decided_date.isoformat() if p.decision else None)
 
 
 class RepairIn(Schema):

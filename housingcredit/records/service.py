@@ -24,7 +24,7 @@ from ..scoring import service as scoring
 from ..validation import load
 from . import storage
 from .models import Decision, Determination, Evidence, Record, RecordRepair, Revocation
-from .schemas import DeterminationIn, RecordIn, RepairIn, RevocationIn
+from .schemas import REASON_LABELS, DeterminationIn, RecordIn, RepairIn, RevocationDecisionIn, RevocationIn
 
 
 
@@ -239,10 +239,11 @@ def create_record(household_id: int, data: dict, files, who: User, *, require_ev
         raise InvalidInput(_l("The input is not valid."), errors=errors)
     duplicate = db.session.scalar(sa.select(Record.id).where(
         Record.household_id == h.id, Record.code == clean["code"], Record.occurred_date == clean["occurred_date"],
-        ~sa.exists().where(Revocation.record_id == Record.id)))
+        ~sa.exists().where(Revocation.record_id == Record.id),
+        ~sa.exists().where(Determination.record_id == Record.id, Determination.decision == Decision.rejected)))
     if duplicate is not None:
-        raise Conflict(_l("This behaviour is already recorded for that date (record %(id)s); a record is made "
-                          "once per occurrence.", id=duplicate), field="code")
+        raise Conflict(_l("This behaviour is already recorded for that date (record %(id)s) and is pending or "
+                          "standing; a record is made once per occurrence.", id=duplicate), field="code")
     late_after = add_working_days(clean["formed_date"], version.entry.late_after_working_days)
     record = Record(household_id=h.id, region_code=h.region_code, code=clean["code"],
                     occurred_date=clean["occurred_date"], formed_date=clean["formed_date"], source=clean["source"],
@@ -370,21 +371,16 @@ def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination) -> 
                   region_code=h.region_code)
 
 
-def revoke(record_id: int, reason: str, note: str, who: User) -> Revocation:
-    """Revoke a record from today (撤销): objection upheld, error found, correction, or a pending one withdrawn.
+def _revoke(r: Record, h: Household, reason: str, note: str, who: User) -> Revocation:
+    """The effect of a confirmed revocation decision (or of an upheld objection): the record is revoked from today.
 
-    It still counts for the days before (SPEC §5): answers for past dates do not change.
+    It still counts for the days before (SPEC §5): answers for past dates do not change. The caller holds the
+    household lock and has checked the record is not yet revoked.
     """
-    r = _record(record_id)
-    h = gate.check_household(_household_of(r), "record.revoke", who)
-    clean = load(RevocationIn(), {"reason": reason, "note": note or ""})
-    scoring.lock_household(h.id)
-    decision, revoked, _repaired = _standing_state(r.id)
-    if revoked:
-        raise Conflict(_l("This record has already been revoked."))
+    decision, _revoked, _repaired = _standing_state(r.id)
     clock = get_clock()
-    rev = Revocation(record_id=r.id, revoked_date=clock.today(), reason=clean["reason"], note=clean["note"],
-                     by_id=who.id, dt=clock.now_utc())
+    rev = Revocation(record_id=r.id, revoked_date=clock.today(), reason=reason, note=note, by_id=who.id,
+                     dt=clock.now_utc())
     db.session.add(rev)
     r.pending = False  # the stored state, in step with the revocation (same transaction)
     db.session.flush()
@@ -396,6 +392,113 @@ def revoke(record_id: int, reason: str, note: str, who: User) -> Revocation:
         _push_status(r, h, "revoked", rev.revoked_date, who)
     _after_change(h)
     return rev
+
+
+def _pending_proposal(record_id: int):
+    from ..appeals.models import RevocationDecision, RevocationProposal
+    return db.session.scalar(sa.select(RevocationProposal).where(
+        RevocationProposal.record_id == record_id,
+        ~sa.exists().where(RevocationDecision.proposal_id == RevocationProposal.id)))
+
+
+def revocation_proposals(record_id: int) -> list:
+    """The record's revocation proposals with their decisions, oldest first (staff pages; never the household)."""
+    from ..appeals.models import RevocationProposal
+    return list(db.session.scalars(sa.select(RevocationProposal).where(RevocationProposal.record_id == record_id)
+                                   .order_by(RevocationProposal.id)))
+
+
+def proposal_record_id(proposal_id: int) -> int:
+    from ..appeals.models import RevocationProposal
+    rid = db.session.scalar(sa.select(RevocationProposal.record_id).where(RevocationProposal.id == proposal_id))
+    if rid is None:
+        raise NotFound()
+    return rid
+
+
+def propose_revocation(record_id: int, reason: str, note: str, who: User):
+    """A caseworker proposes to revoke a confirmed record (SPEC §4), with a reason from the fixed list (recording
+    error; decision annulled by a court or authority; other, with text). Nothing reaches the household yet."""
+    from ..appeals.models import RevocationProposal
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "record.revoke", who)
+    clean = load(RevocationIn(), {"reason": reason, "note": note or ""})
+    if clean["reason"] == "other" and not clean["note"].strip():
+        raise InvalidInput(_l("The input is not valid."),
+                           errors={"note": [_("Say why the record is revoked when the reason is 'other'.")]})
+    scoring.lock_household(h.id)
+    decision, revoked, _repaired = _standing_state(r.id)
+    if revoked:
+        raise Conflict(_l("This record has already been revoked."))
+    if decision != Decision.confirmed:
+        raise Conflict(_l("Only a confirmed record can be revoked; a pending record is decided by its review."))
+    if _pending_proposal(r.id) is not None:
+        raise Conflict(_l("A revocation of this record is already awaiting its decision."))
+    clock = get_clock()
+    proposal = RevocationProposal(record_id=r.id, reason=clean["reason"], note=clean["note"], proposed_by_id=who.id,
+                                  proposed_date=clock.today(), proposed_dt=clock.now_utc())
+    db.session.add(proposal)
+    db.session.flush()
+    audit.record("record.revocation_proposed", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"proposal": proposal.id, "reason": proposal.reason}, actor=(who.id, who.username))
+    return proposal
+
+
+def decide_revocation(proposal_id: int, decision: str, note: str, who: User):
+    """A reviewer other than the proposer and the record's recorder confirms or rejects a revocation proposal
+    (SPEC §4: two people). Confirmed: the record is revoked that day and the household notified; rejected:
+    nothing is sent."""
+    from ..appeals.models import RevocationDecision, RevocationProposal
+    proposal = db.session.get(RevocationProposal, proposal_id)
+    if proposal is None:
+        raise NotFound()
+    r = _record(proposal.record_id)
+    h = gate.check_household(_household_of(r), "record.determine", who)
+    clean = load(RevocationDecisionIn(), {"decision": decision, "note": note or ""})
+    if who.id in (proposal.proposed_by_id, r.recorded_by_id):
+        raise Forbidden(_l("You proposed this revocation or recorded the behaviour: another reviewer must decide "
+                           "it (two people, SPEC §4)."))
+    scoring.lock_household(h.id)
+    if db.session.scalar(sa.select(RevocationDecision.id).where(RevocationDecision.proposal_id == proposal.id)):
+        raise Conflict(_l("This proposal has already been decided."))
+    clock = get_clock()
+    row = RevocationDecision(proposal_id=proposal.id, decision=clean["decision"], note=clean["note"], by_id=who.id,
+                             decided_date=clock.today(), dt=clock.now_utc())
+    db.session.add(row)
+    db.session.flush()
+    audit.record("record.revocation_decided", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"proposal": proposal.id, "decision": row.decision}, actor=(who.id, who.username))
+    if row.decision == Decision.confirmed.value:
+        _decision, revoked, _repaired = _standing_state(r.id)
+        if revoked:
+            raise Conflict(_l("This record has already been revoked."))
+        rev = _revoke(r, h, proposal.reason, proposal.note, who)
+        _revocation_notice(r, h, rev)
+    return row
+
+
+def revoke_for_objection(r: Record, h: Household, note: str, who: User) -> Revocation:
+    """An upheld objection's effect (SPEC §9): the only path writing the reason `objection_upheld`."""
+    _decision, revoked, _repaired = _standing_state(r.id)
+    if revoked:
+        raise Conflict(_l("This record has already been revoked."))
+    rev = _revoke(r, h, "objection_upheld", note, who)
+    _revocation_notice(r, h, rev)
+    return rev
+
+
+def _revocation_notice(r: Record, h: Household, rev: Revocation) -> None:
+    """The written notice of a revocation, in Chinese, on the day it takes effect."""
+    from ..notices import service as notices
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        title = _("Notice of revocation of a dishonest-behaviour record")
+        body = _("From %(date)s the record of %(occurred)s in your household credit archive (%(archive)s) is "
+                 "revoked (%(reason)s) and no longer counts in your score. Answers about earlier dates stay as "
+                 "they were and are marked as revoked.", date=rev.revoked_date.isoformat(),
+                 occurred=r.occurred_date.isoformat(), archive=h.archive_no,
+                 reason=str(REASON_LABELS.get(rev.reason, rev.reason)))
+    notices.issue(h.id, "revocation", "record", r.id, title, body, issued_date=rev.revoked_date,
+                  region_code=h.region_code)
 
 
 def _push_status(r: Record, h: Household, status: str, on: date, who: User) -> None:
@@ -417,8 +520,11 @@ def correct(record_id: int, data: dict, files, who: User) -> Record:
     The new record is pending review again; without new files it keeps the original's evidence.
     """
     original = _record(record_id)
-    gate.check_household(_household_of(original), "record.create", who)
-    revoke(original.id, "corrected", _("Corrected by a new record."), who)
+    h = gate.check_household(_household_of(original), "record.create", who)
+    scoring.lock_household(h.id)
+    if _standing_state(original.id)[1]:
+        raise Conflict(_l("This record has already been revoked."))
+    _revoke(original, h, "corrected", _("Corrected by a new record."), who)
     new = create_record(original.household_id, data, files, who, require_evidence=False, corrects=original)
     if not new.evidence:
         now = get_clock().now_utc()

@@ -17,16 +17,14 @@ from ..extensions import db
 from ..i18n import title_of
 from ..scoring import service as scoring
 from . import service
-from .forms import DetermineForm, RecordForm, RevokeForm
+from .forms import DetermineForm, RecordForm, RevocationDecisionForm, RevokeForm
 from .models import Decision
-from .schemas import record_status
+from .schemas import REASON_LABELS, record_status
 
 bp = Blueprint("records", __name__)
 
 STATUS_LABELS = {"pending": _l("Pending review"), "confirmed": _l("Confirmed"), "rejected": _l("Rejected"),
                  "revoked": _l("Revoked"), "repaired": _l("Repaired")}
-REASON_LABELS = {"objection_upheld": _l("Objection upheld"), "error": _l("Error found"),
-                 "corrected": _l("Corrected"), "withdrawn": _l("Withdrawn before review")}
 
 
 def tier_label(tier: str) -> str:
@@ -96,15 +94,21 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
     who = gate.user()
     record = service.get_record(record_id, who)
     household = db.session.get(Household, record.household_id)
+    proposals = service.revocation_proposals(record.id)
     db.session.commit()  # the staff read is logged
     state = record_status(record)
+    open_proposal = next((p for p in proposals if p.decision is None), None)
     can_determine = (state == "pending" and gate.can("record.determine", who) and record.recorded_by_id != who.id)
-    can_revoke = state in ("pending", "confirmed") and gate.can("record.revoke", who)
+    can_revoke = state == "confirmed" and open_proposal is None and gate.can("record.revoke", who)
+    can_decide_revocation = (open_proposal is not None and gate.can("record.determine", who)
+                             and who.id not in (open_proposal.proposed_by_id, record.recorded_by_id))
     return render_template(
         "records/record.html", record=record, household=household, status=state, status_labels=STATUS_LABELS,
         reason_labels=REASON_LABELS, behaviour=_behaviour(record.code, record.region_code), title_of=title_of,
         tier_label=tier_label, source_label=_source_label(record.source),
         own_record=record.recorded_by_id == who.id, can_determine=can_determine, can_revoke=can_revoke,
+        proposals=proposals, open_proposal=open_proposal, can_decide_revocation=can_decide_revocation,
+        decision_form=RevocationDecisionForm(),
         determine_form=determine_form or DetermineForm(), revoke_form=revoke_form or RevokeForm()), status
 
 
@@ -137,19 +141,34 @@ def determine(record_id: int):
 @bp.route("/records/<int:record_id>/revoke", methods=["POST"])
 @login_required
 def revoke(record_id: int):
+    """Propose a revocation (SPEC §4); a reviewer decides it."""
     form = RevokeForm()
     if form.validate_on_submit():
         try:
-            service.revoke(record_id, form.reason.data, form.note.data, gate.user())
+            service.propose_revocation(record_id, form.reason.data, form.note.data, gate.user())
         except InvalidInput as err:
             db.session.rollback()
             _apply_errors(form, err)
             return _render_record(record_id, revoke_form=form, status=422)
         db.session.commit()
-        flash(_("The record was revoked from today."), "success")
+        flash(_("The revocation was proposed; a reviewer will decide it."), "success")
         return redirect(url_for("records.show", record_id=record_id))
     flash(_("The input is not valid."), "error")
     return _render_record(record_id, revoke_form=form, status=422)
+
+
+@bp.route("/revocations/<int:proposal_id>/decide", methods=["POST"])
+@login_required
+def decide_revocation(proposal_id: int):
+    form = RevocationDecisionForm()
+    row = None
+    if form.validate_on_submit():
+        row = service.decide_revocation(proposal_id, form.decision.data or "", form.note.data or "", gate.user())
+        db.session.commit()
+        flash(_("The record was revoked from today; the household has been notified.")
+              if row.decision == "confirmed" else _("The revocation proposal was rejected."), "success")
+    record_id = service.proposal_record_id(proposal_id)
+    return redirect(url_for("records.show", record_id=record_id))
 
 
 @bp.route("/evidence/<int:evidence_id>")

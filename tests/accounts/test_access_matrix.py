@@ -242,3 +242,58 @@ def test_spec_1_household_session_gets_nothing_from_the_api(household_session):
     post = client.post("/api/v1/households", json=_api_edit_body(own, "新"), headers={"X-CSRFToken": token})
     assert put.status_code == post.status_code == 401
     assert _snapshot(own.id) == before
+
+
+# ---- objections (SPEC §9): by any URL, only inside the region; a household only its own --------------------
+
+def _objection_on(household, staff):
+    """A confirmed record of `household` and an objection registered on it at the counter (received today)."""
+    from housingcredit.appeals import service as appeals
+    from tests.records.helpers import confirm, make_record
+    recorder = make_user("caseworker", household.region_code)
+    record = make_record(household, recorder, "HB06")
+    confirm(record, make_user("reviewer", household.region_code[:4] + "00"))
+    from housingcredit.clock import get_clock
+    o = appeals.file_objection(household.id, {"record_id": record.id, "reason": "异议",
+                                              "received_date": get_clock().today().isoformat()}, [], staff)
+    db.session.commit()
+    return o
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_spec_9_api_objections_only_inside_region(world, api_client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    o = _objection_on(h, users["supervisor"])
+    api = api_client(users[user_key])
+    codes = (api.get(f"/api/v1/objections/{o.id}").status_code,
+             api.get(f"/api/v1/households/{h.id}/objections").status_code)
+    assert codes == ((200, 200) if visible else (404, 404))
+    assert (o.id in [x["id"] for x in api.get("/api/v1/objections").get_json()]) == visible
+    if not visible:
+        for url, body in ((f"/api/v1/objections/{o.id}/proposal", {"outcome": "upheld", "reasons": "x"}),
+                          (f"/api/v1/objections/{o.id}/decision", {"decision": "confirmed"}),
+                          (f"/api/v1/objections/{o.id}/handler", {}),
+                          (f"/api/v1/households/{h.id}/objections", {"record_id": o.record_id, "reason": "x",
+                                                                     "received_date": "2026-06-10"})):
+            assert api.post(url, json=body).status_code == 404, url
+
+
+def test_spec_9_household_reaches_only_its_own_objections(world, client):
+    households, users = world
+    own, other = households["jiangan"], households["wuchang"]
+    mine, theirs = _objection_on(own, users["supervisor"]), _objection_on(other, users["supervisor"])
+    login(client, make_household_user(own))
+    assert client.get("/my/objections").status_code == 200
+    assert client.get(f"/objections/{mine.id}").status_code == 302  # its own: shown on /my/objections
+    assert client.get(f"/objections/{theirs.id}").status_code == 404
+    for url in (f"/households/{other.id}/objections/new", f"/households/{own.id}/objections/new", "/objections"):
+        assert client.get(url).status_code in (403, 404), url
+    token = csrf_token(client)
+    for url in (f"/objections/{theirs.id}/proposal", f"/objections/{theirs.id}/decision",
+                f"/objections/{mine.id}/proposal", f"/objections/{mine.id}/decision"):
+        assert client.post(url, data={"csrf_token": token, "outcome": "upheld", "reasons": "x",
+                                      "decision": "confirmed"}).status_code in (403, 404), url
+    assert client.post("/my/objections/new", data={"csrf_token": token, "item": f"record:{theirs.record_id}",
+                                                   "reason": "x"}).status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(type(mine))) == 2

@@ -241,7 +241,8 @@ def test_hb_seven_procedure_ends_when_its_grounding_record_is_revoked(clock, sta
     confirm_on(clock, staff, household, "HB06", date(2026, 1, 5))
     grounding = confirm_on(clock, staff, household, "HB05", date(2026, 4, 13))
     clock.set(date(2026, 4, 20))
-    records.revoke(grounding.id, "objection_upheld", "", staff.caseworker)
+    proposal = records.propose_revocation(grounding.id, "error", "认定错误", staff.caseworker)
+    records.decide_revocation(proposal.id, "confirmed", "", staff.reviewer)
     db.session.commit()
     (p,) = procedures(household.id)
     assert p.state == "ended"

@@ -164,7 +164,7 @@ def test_review_queue_reads_the_stored_pending_state(app, clock):
     made = [_pending_record(h, staff.caseworker, code) for code in ("HB06", "HB07", "HB08")]
     assert [r.pending for r in made] == [True, True, True]
     records.determine(made[0].id, "confirmed", "HB 四", staff.reviewer)
-    records.revoke(made[1].id, "withdrawn", "", staff.caseworker)
+    records.determine(made[1].id, "rejected", "证据不足", staff.reviewer)
     db.session.commit()
     db.session.expire_all()
     assert [db.session.get(Record, r.id).pending for r in made] == [False, False, True]

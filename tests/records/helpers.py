@@ -25,6 +25,14 @@ def make_record(household, recorder, code: str = "HB06", files=None, **kw):
     return record
 
 
+def revoke(record, proposer, reviewer, reason: str = "error", note: str = "认定错误"):
+    """A revocation as a decision (SPEC §4): proposed by `proposer`, confirmed by `reviewer`."""
+    proposal = service.propose_revocation(record.id, reason, note, proposer)
+    row = service.decide_revocation(proposal.id, "confirmed", "", reviewer)
+    db.session.commit()
+    return row
+
+
 def confirm(record, reviewer, basis: str = "HB 四(六); 公共租赁住房租赁合同第八条"):
     det = service.determine(record.id, "confirmed", basis, reviewer)
     db.session.commit()

@@ -21,7 +21,7 @@ from housingcredit.scoring.models import CreditState
 from tests.conftest import login
 from tests.factories import make_household, make_household_user, make_user
 
-from .helpers import JPEG, PDF, PNG, confirm, make_record, record_data
+from .helpers import JPEG, PDF, PNG, confirm, make_record, record_data, revoke
 
 
 def _evidence_files(app) -> set[str]:
@@ -150,8 +150,7 @@ def test_spec_5_as_of_past_answer_unchanged_after_later_facts(app, clock, api_cl
     assert before["catalogue_versions"] == ["hubei-2018"]
     clock.set(date(2026, 7, 1))
     confirm(make_record(household, caseworker, "HB04", occurred=date(2026, 6, 30)), reviewer)
-    service.revoke(first.id, "objection_upheld", "异议成立", caseworker)
-    db.session.commit()
+    revoke(first, caseworker, make_user("reviewer", "420100"))
     assert staff.get(url).get_json() == before
     now = staff.get(f"/api/v1/households/{household.id}/credit").get_json()
     assert (now["score"], now["tier"], now["as_of"]) == (70, "severe", "2026-07-01")
@@ -177,25 +176,90 @@ def test_spec_11_staff_credit_read_is_logged(app, api_client):
     assert entry.household_id == household.id and entry.actor_id == staff.id
 
 
-def test_spec_4_revoked_record_stops_counting_from_its_date(app, clock, api_client):
+def test_spec_4_revocation_is_a_decision_effective_on_its_confirmation_date(app, clock, api_client):
     household = make_household("420102")
     caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
     record = make_record(household, caseworker, "HB04")
     confirm(record, reviewer)
     clock.set(date(2026, 8, 3))
-    resp = api_client(caseworker).post(f"/api/v1/records/{record.id}/revocation",
-                                       json={"reason": "error", "note": "认定错误"})
+    proposer = make_user("caseworker", "420100")
+    resp = api_client(proposer).post(f"/api/v1/records/{record.id}/revocation",
+                                     json={"reason": "error", "note": "认定错误"})
+    assert resp.status_code == 201 and resp.get_json()["decision"] is None
+    proposal_id = resp.get_json()["id"]
+    # a proposal changes nothing and is never shown to the household
+    assert db.session.get(CreditState, household.id).score == 70
+    assert sorted(n.kind for n in db.session.scalars(sa.select(Notice))) == ["determination", "watch_warning"]
+    # a second proposal while one is open is refused
+    assert api_client(proposer).post(f"/api/v1/records/{record.id}/revocation",
+                                     json={"reason": "error"}).status_code == 409
+    clock.set(date(2026, 8, 5))
+    resp = api_client(reviewer).post(f"/api/v1/revocations/{proposal_id}/decision", json={"decision": "confirmed"})
     assert resp.status_code == 201 and resp.get_json()["status"] == "revoked"
+    assert resp.get_json()["revocation"]["revoked_date"] == "2026-08-05"
     state = db.session.get(CreditState, household.id)
     assert (state.score, state.tier) == (100, "good")
-    assert scoring.credit_for(household, date(2026, 8, 2)).score == 70  # still counts for the days before
-    assert scoring.credit_for(household, date(2026, 8, 3)).score == 100
+    assert scoring.credit_for(household, date(2026, 8, 4)).score == 70  # still counts for the days before
+    assert scoring.credit_for(household, date(2026, 8, 5)).score == 100
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 1  # nothing deleted
-    resp = api_client(caseworker).post(f"/api/v1/records/{record.id}/revocation", json={"reason": "error"})
+    notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "revocation"))
+    assert notice.issued_date == date(2026, 8, 5) and "2026-08-05" in notice.body and "登记错误" in notice.body
+    resp = api_client(proposer).post(f"/api/v1/records/{record.id}/revocation", json={"reason": "error"})
     assert resp.status_code == 409
     assert [e.kind for e in db.session.scalars(sa.select(OutboxEvent).order_by(OutboxEvent.seq))
             if e.kind.startswith("record.")] == [
         "record.confirmed", "record.revoked"]
+
+
+def test_spec_4_revocation_two_people_proposer_and_recorder_cannot_confirm(app, clock, api_client):
+    household = make_household("420102")
+    recorder, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    supervisor = make_user("supervisor", "420000")
+    record = make_record(household, recorder, "HB04")
+    confirm(record, reviewer)
+    resp = api_client(supervisor).post(f"/api/v1/records/{record.id}/revocation",
+                                       json={"reason": "annulled", "note": "行政处罚已被法院撤销"})
+    proposal_id = resp.get_json()["id"]
+    # the proposer (a supervisor too is bound) and the recorder may not confirm
+    for who in (supervisor, recorder):
+        resp = api_client(who).post(f"/api/v1/revocations/{proposal_id}/decision", json={"decision": "confirmed"})
+        assert resp.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Revocation)) == 0
+    # a rejected proposal sends nothing and the record keeps counting
+    resp = api_client(reviewer).post(f"/api/v1/revocations/{proposal_id}/decision", json={"decision": "rejected"})
+    assert resp.status_code == 201 and resp.get_json()["status"] == "confirmed"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice).where(Notice.kind == "revocation")) == 0
+    assert db.session.get(CreditState, household.id).score == 70
+
+
+def test_spec_4_objection_upheld_is_not_a_reason_anyone_can_pick(app, api_client):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    record = make_record(household, caseworker, "HB04")
+    confirm(record, reviewer)
+    for reason in ("objection_upheld", "corrected", "withdrawn"):
+        resp = api_client(caseworker).post(f"/api/v1/records/{record.id}/revocation", json={"reason": reason})
+        assert resp.status_code == 422 and "reason" in resp.get_json()["errors"]
+    resp = api_client(caseworker).post(f"/api/v1/records/{record.id}/revocation", json={"reason": "other"})
+    assert resp.status_code == 422 and "note" in resp.get_json()["errors"]
+
+
+def test_spec_4_same_occurrence_recorded_again_after_rejection_or_revocation(app):
+    household = make_household("420102")
+    caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    first = make_record(household, caseworker, "HB06", occurred=date(2026, 6, 10))
+    with pytest.raises(Conflict):  # pending
+        make_record(household, caseworker, "HB06", occurred=date(2026, 6, 10))
+    db.session.rollback()
+    service.determine(first.id, "rejected", "证据不足", reviewer)
+    db.session.commit()
+    second = make_record(household, caseworker, "HB06", occurred=date(2026, 6, 10))  # a rejected one does not block
+    confirm(second, reviewer)
+    with pytest.raises(Conflict):  # standing
+        make_record(household, caseworker, "HB06", occurred=date(2026, 6, 10))
+    db.session.rollback()
+    revoke(second, caseworker, make_user("reviewer", "420100"))
+    assert make_record(household, caseworker, "HB06", occurred=date(2026, 6, 10)).id > second.id
 
 
 def test_spec_4_correction_revokes_original_and_references_it(app):

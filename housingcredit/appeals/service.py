@@ -1,0 +1,399 @@
+"""Objection use cases (异议, HB 七; SPEC §9): file (the household, or staff at the counter), the handler's proposal,
+the reviewer's decision (two people, SPEC §4), and what follows — revocation or the procedure's end, restoration
+(恢复信誉), written results — each one transaction with its audit entry.
+
+`objection_facts(household_id)` is the one place the list engine learns of objections (lists/common.py hook).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from ..accounts import gate, regions
+from ..accounts.models import Role, User
+from ..archives.models import Household
+from ..audit import service as audit
+from ..clock import get_clock
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..extensions import db
+from ..lists.engine import ObjectionFact
+from ..records import service as records, storage
+from ..records.models import Decision, Determination, Record
+from ..scoring import service as scoring
+from ..scoring.engine import compute_credit
+from ..validation import load
+from .clocks import objection_due
+from .models import Objection, ObjectionMaterial, ObjectionProposal, ObjectionReview, Restoration
+from .schemas import ObjectionDecisionIn, ObjectionIn, ObjectionProposalIn
+
+PENDING, PROPOSED, UPHELD, REJECTED = "pending", "proposed", "upheld", "rejected"
+
+
+# ---- reading the facts ---------------------------------------------------------------------------------------
+
+def decision_of(o: Objection) -> tuple[str | None, date | None, ObjectionProposal | None]:
+    """(outcome, decided date, the confirmed proposal) — (None, None, None) while undecided."""
+    for p in o.proposals:
+        if p.review is not None and p.review.confirmed:
+            return p.outcome, p.review.decided_date, p
+    return None, None, None
+
+
+def status_of(o: Objection) -> str:
+    """pending (awaiting the handler) | proposed (awaiting the reviewer) | upheld | rejected."""
+    outcome, _decided, _p = decision_of(o)
+    if outcome:
+        return outcome
+    return PROPOSED if any(p.review is None for p in o.proposals) else PENDING
+
+
+def _open_proposal(o: Objection) -> ObjectionProposal | None:
+    return next((p for p in o.proposals if p.review is None), None)
+
+
+def _load(objection_id: int) -> Objection:
+    o = db.session.get(Objection, objection_id, options=[
+        selectinload(Objection.materials), selectinload(Objection.proposals).selectinload(ObjectionProposal.review)])
+    if o is None:
+        raise NotFound()
+    return o
+
+
+def _household(household_id: int | None, who: User, permission: str = "credit.read",
+               household_may: bool = True) -> Household:
+    """The household's own user (where `household_may`), or staff of its region with `permission`; anyone else
+    sees nothing (404)."""
+    h = db.session.get(Household, household_id) if household_id is not None else None
+    if who.role == Role.household:
+        if h is None or h.id != who.household_id:
+            raise NotFound()
+        if not household_may:
+            raise Forbidden()
+        return h
+    return gate.check_household(h, permission, who)
+
+
+def get_objection(objection_id: int, who: User) -> Objection:
+    o = _load(objection_id)
+    h = _household(o.household_id, who)
+    if who.role != Role.household:
+        audit.record("objection.read", "objection", o.id, household_id=h.id, region_code=h.region_code,
+                     actor=(who.id, who.username))
+    return o
+
+
+def objections_for(household_id: int, who: User) -> list[Objection]:
+    h = _household(household_id, who)
+    return list(db.session.scalars(sa.select(Objection).where(Objection.household_id == h.id)
+                                   .order_by(Objection.id.desc())
+                                   .options(selectinload(Objection.materials),
+                                            selectinload(Objection.proposals)
+                                            .selectinload(ObjectionProposal.review))))
+
+
+def _undecided():
+    """Objections with no confirmed review."""
+    return ~sa.exists().where(ObjectionProposal.objection_id == Objection.id,
+                              ObjectionReview.proposal_id == ObjectionProposal.id, ObjectionReview.confirmed)
+
+
+def open_objections(who: User) -> list[Objection]:
+    """Undecided objections in the user's region, the earliest due first (so the overdue ones lead)."""
+    gate.require("lists.read", who)
+    return list(db.session.scalars(
+        sa.select(Objection).where(_undecided(), gate.region_clause(Objection.region_code, who))
+        .order_by(Objection.due_date, Objection.id)
+        .options(selectinload(Objection.proposals).selectinload(ObjectionProposal.review))))
+
+
+def get_material(material_id: int, who: User):
+    m = db.session.get(ObjectionMaterial, material_id)
+    if m is None:
+        raise NotFound()
+    o = db.session.get(Objection, m.objection_id)
+    h = _household(o.household_id, who)
+    if who.role != Role.household:
+        audit.record("objection.material_read", "objection", o.id, household_id=h.id, region_code=h.region_code,
+                     actor=(who.id, who.username))
+    return m, storage.path_for(m.sha256)
+
+
+def objection_facts(household_id: int) -> tuple[ObjectionFact, ...]:
+    """Every objection of the household as the list engine's facts (filed, decided, outcome, repeat)."""
+    rows = db.session.scalars(sa.select(Objection).where(Objection.household_id == household_id)
+                              .order_by(Objection.id)
+                              .options(selectinload(Objection.proposals).selectinload(ObjectionProposal.review)))
+    out = []
+    for o in rows:
+        outcome, decided, _p = decision_of(o)
+        out.append(ObjectionFact(id=o.id, filed=o.filed_date, record_id=o.record_id, procedure_id=o.procedure_id,
+                                 decided=decided, outcome=outcome, repeat=o.repeat))
+    return tuple(out)
+
+
+# ---- filing --------------------------------------------------------------------------------------------------
+
+def _item_open(h: Household, record: Record | None, procedure, today: date) -> bool:
+    """A record still counting or grounding an open procedure; a procedure not ended (SPEC §9)."""
+    if procedure is not None:
+        return procedure.state != "ended"
+    from ..lists.models import Procedure
+    credit = compute_credit(scoring.facts_for([h.id])[h.id], scoring.rules_book(), today)
+    if any(i.record_id == record.id for i in credit.items):
+        return True
+    return db.session.scalar(sa.select(Procedure.id).where(Procedure.record_id == record.id,
+                                                           Procedure.state != "ended").limit(1)) is not None
+
+
+def _item_filter(record_id, procedure_id):
+    return (Objection.record_id == record_id) if record_id is not None else (Objection.procedure_id == procedure_id)
+
+
+def _pick_handler(h: Household, recorder_id: int | None) -> User | None:
+    """A caseworker of the household's region other than the record's recorder, the least loaded first."""
+    candidates = [u for u in db.session.scalars(sa.select(User).where(User.role == Role.caseworker, User.active)
+                                                .order_by(User.id))
+                  if regions.covers(u.region_code, h.region_code) and u.id != recorder_id]
+    if not candidates:
+        return None
+    load_of = dict(db.session.execute(
+        sa.select(Objection.handler_id, sa.func.count()).where(_undecided(),
+                                                               Objection.handler_id.in_([u.id for u in candidates]))
+        .group_by(Objection.handler_id)).all())
+    return min(candidates, key=lambda u: (load_of.get(u.id, 0), u.id))
+
+
+def file_objection(household_id: int, data: dict, files, who: User) -> Objection:
+    """File an objection to a record or a procedure of the household (the household itself, or staff at the
+    counter with the date the paper objection was received). One pending objection per item; a repeat after a
+    rejection needs new materials and suspends nothing."""
+    at_counter = who.role != Role.household
+    h = _household(household_id, who, "record.create")
+    clean = load(ObjectionIn(), data or {})
+    today = get_clock().today()
+    errors: dict[str, list[str]] = {}
+    if (clean.get("record_id") is None) == (clean.get("procedure_id") is None):
+        errors["record_id"] = [_("Choose the record or the list procedure the objection is about.")]
+    filed = today
+    if at_counter:
+        received = clean.get("received_date")
+        if received is None:
+            errors["received_date"] = [_("Give the date the objection was received at the counter.")]
+        elif received > today:
+            errors["received_date"] = [_("The date may not be in the future.")]
+        else:
+            filed = received
+    uploads: list[storage.Upload] = []
+    try:
+        uploads = storage.check(files, field="materials")
+    except InvalidInput as err:
+        errors.update({"materials": v for v in err.errors.values()})
+    if errors:
+        raise InvalidInput(_l("The input is not valid."), errors=errors)
+    scoring.lock_household(h.id)
+    record, procedure, recorder_id = None, None, None
+    if clean.get("record_id") is not None:
+        record = db.session.get(Record, clean["record_id"])
+        if record is None or record.household_id != h.id:
+            raise InvalidInput(_l("The input is not valid."), errors={"record_id": [_("No such record.")]})
+        decision, revoked, repaired = records._standing_state(record.id)
+        if decision != Decision.confirmed:
+            raise InvalidInput(_l("The input is not valid."), errors={"record_id": [_("No such record.")]})
+        if revoked or repaired or not _item_open(h, record, None, today):
+            raise Conflict(_l("This record no longer counts and grounds nothing in force: there is nothing to "
+                              "object to."), field="record_id")
+        det_date = db.session.scalar(sa.select(Determination.determination_date)
+                                     .where(Determination.record_id == record.id))
+        if filed < det_date:
+            raise InvalidInput(_l("The input is not valid."), errors={
+                "received_date": [_("The objection cannot have been received before the determination.")]})
+        recorder_id = record.recorded_by_id
+    else:
+        from ..lists.models import Procedure
+        procedure = db.session.get(Procedure, clean["procedure_id"])
+        if procedure is None or procedure.household_id != h.id:
+            raise InvalidInput(_l("The input is not valid."), errors={"procedure_id": [_("No such procedure.")]})
+        if not _item_open(h, None, procedure, today):
+            raise Conflict(_l("This procedure has ended: there is nothing to object to."), field="procedure_id")
+        if filed < procedure.opened_date:
+            raise InvalidInput(_l("The input is not valid."), errors={
+                "received_date": [_("The objection cannot have been received before the procedure opened.")]})
+        recorder_id = procedure.opened_by_id
+    earlier = list(db.session.scalars(sa.select(Objection).where(
+        Objection.household_id == h.id, _item_filter(clean.get("record_id"), clean.get("procedure_id")))
+        .options(selectinload(Objection.materials),
+                 selectinload(Objection.proposals).selectinload(ObjectionProposal.review))))
+    if any(decision_of(o)[0] is None for o in earlier):
+        raise Conflict(_l("An objection to this item is already pending."), field="record_id")
+    repeat = any(decision_of(o)[0] == REJECTED for o in earlier)
+    if repeat:
+        seen = {m.sha256 for o in earlier for m in o.materials}
+        if not [u for u in uploads if u.sha256 not in seen]:
+            raise InvalidInput(_l("The input is not valid."), errors={"materials": [
+                _("An earlier objection to this item was rejected: a new objection needs new materials.")]})
+    handler = _pick_handler(h, recorder_id)
+    clock = get_clock()
+    o = Objection(household_id=h.id, region_code=h.region_code, record_id=clean.get("record_id"),
+                  procedure_id=clean.get("procedure_id"), filed_date=filed,
+                  due_date=objection_due(filed, scoring.rules_book().version_at(filed)), reason=clean["reason"],
+                  at_counter=at_counter, repeat=repeat, filed_by_id=who.id, filed_dt=clock.now_utc(),
+                  handler_id=handler.id if handler else None)
+    db.session.add(o)
+    db.session.flush()
+    for u in uploads:
+        db.session.add(ObjectionMaterial(objection_id=o.id, filename=u.filename, content_type=u.content_type,
+                                         size=u.size, sha256=storage.store(u), uploaded_by_id=who.id,
+                                         uploaded_dt=clock.now_utc()))
+    db.session.flush()
+    db.session.refresh(o, ["materials"])
+    audit.record("objection.file", "objection", o.id, household_id=h.id, region_code=h.region_code,
+                 after={"record_id": o.record_id, "procedure_id": o.procedure_id, "filed_date": filed.isoformat(),
+                        "due_date": o.due_date.isoformat(), "at_counter": at_counter, "repeat": repeat,
+                        "handler_id": o.handler_id, "materials": [m.sha256 for m in o.materials]},
+                 actor=(who.id, who.username))
+    records._after_change(h)  # suspension starts and a grounded procedure's clock stops from the filing
+    return o
+
+
+def assign_handler(objection_id: int, who: User) -> Objection:
+    """A caseworker of the region takes an objection that found no handler at filing; once set it is locked."""
+    o = _load(objection_id)
+    h = _household(o.household_id, who, "record.create", household_may=False)
+    if who.role != Role.caseworker:
+        raise Forbidden()
+    if o.handler_id is not None:
+        raise Conflict(_l("This objection already has its handler."))
+    if o.record_id is not None and db.session.get(Record, o.record_id).recorded_by_id == who.id:
+        raise Forbidden(_l("You recorded the disputed behaviour: another caseworker must handle the objection."))
+    o.handler_id = who.id
+    audit.record("objection.assign", "objection", o.id, household_id=h.id, region_code=h.region_code,
+                 after={"handler_id": who.id}, actor=(who.id, who.username))
+    return o
+
+
+# ---- the decision with two people ----------------------------------------------------------------------------
+
+def propose(objection_id: int, data: dict, who: User) -> ObjectionProposal:
+    """The handler proposes upheld or rejected, with reasons."""
+    o = _load(objection_id)
+    h = _household(o.household_id, who, "record.create", household_may=False)
+    clean = load(ObjectionProposalIn(), data or {})
+    if o.handler_id != who.id:
+        raise Forbidden(_l("Only the objection's handler may propose its result."))
+    scoring.lock_household(h.id)
+    if decision_of(o)[0] is not None:
+        raise Conflict(_l("This objection has already been decided."))
+    if _open_proposal(o) is not None:
+        raise Conflict(_l("A proposal on this objection is already awaiting review."))
+    clock = get_clock()
+    p = ObjectionProposal(objection_id=o.id, outcome=clean["outcome"], reasons=clean["reasons"], by_id=who.id,
+                          proposed_date=clock.today(), dt=clock.now_utc())
+    db.session.add(p)
+    db.session.flush()
+    audit.record("objection.propose", "objection", o.id, household_id=h.id, region_code=h.region_code,
+                 after={"proposal": p.id, "outcome": p.outcome}, actor=(who.id, who.username))
+    return p
+
+
+def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
+    """A reviewer other than the handler and the record's recorder confirms the handler's proposal (the objection
+    is decided that day, J) or sends it back. Upheld on J: the record is revoked (`objection_upheld`) or the
+    procedure ended, everything derived recomputed, and a restoration kept, notified and pushed where measures had
+    applied. Either way the household gets the written result."""
+    o = _load(objection_id)
+    h = _household(o.household_id, who, "record.determine", household_may=False)
+    clean = load(ObjectionDecisionIn(), data or {})
+    record = db.session.get(Record, o.record_id) if o.record_id is not None else None
+    if who.id == o.handler_id or (record is not None and who.id == record.recorded_by_id):
+        raise Forbidden(_l("You handled this objection or recorded the disputed behaviour: another reviewer must "
+                           "decide it (two people, SPEC §4)."))
+    scoring.lock_household(h.id)
+    if decision_of(o)[0] is not None:
+        raise Conflict(_l("This objection has already been decided."))
+    proposal = _open_proposal(o)
+    if proposal is None:
+        raise Conflict(_l("The handler has not proposed a result yet."))
+    clock = get_clock()
+    today = clock.today()
+    confirmed = clean["decision"] == "confirmed"
+    review = ObjectionReview(proposal_id=proposal.id, confirmed=confirmed, note=clean["note"], by_id=who.id,
+                             decided_date=today, dt=clock.now_utc())
+    db.session.add(review)
+    db.session.flush()
+    db.session.refresh(proposal, ["review"])
+    audit.record("objection.decide", "objection", o.id, household_id=h.id, region_code=h.region_code,
+                 after={"proposal": proposal.id, "confirmed": confirmed,
+                        "outcome": proposal.outcome if confirmed else None, "decided_date": today.isoformat()},
+                 actor=(who.id, who.username))
+    if not confirmed:
+        return review
+    upheld = proposal.outcome == UPHELD
+    if upheld and record is not None:
+        records.revoke_for_objection(record, h, proposal.reasons, who)  # recomputes everything derived
+    elif upheld:
+        from ..lists import procedures
+        p = db.session.get(procedures.Procedure, o.procedure_id)
+        if p.state != "ended":
+            procedures.end_procedure(p.id, "objection_upheld")
+        records._after_change(h)
+    else:
+        records._after_change(h)  # suspended measures apply again on J; the clock runs again after J
+    _result_notice(o, h, proposal, today)
+    if upheld and _measures_had_applied(o, record):
+        _restore(o, h, today, who)
+    return review
+
+
+def _measures_had_applied(o: Objection, record: Record | None) -> bool:
+    """A confirmed record brings its tier's measures from its determination; a procedure its steps' measures."""
+    if record is None:
+        return True
+    det = db.session.scalar(sa.select(Determination.determination_date).where(Determination.record_id == record.id))
+    return det is not None and det < o.filed_date
+
+
+def _restore(o: Objection, h: Household, on: date, who: User) -> None:
+    """The restoration record (恢复信誉), notified and pushed."""
+    from ..lists.common import _push
+    from ..notices import service as notices
+    row = Restoration(objection_id=o.id, household_id=h.id, restored_date=on, dt=get_clock().now_utc())
+    db.session.add(row)
+    db.session.flush()
+    audit.record("objection.restore", "objection", o.id, household_id=h.id, region_code=h.region_code,
+                 after={"restored_date": on.isoformat()}, actor=(who.id, who.username))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        title = _("Notice of restoration of credit")
+        body = _("Your objection filed on %(filed)s was upheld on %(date)s. The measures applied on the disputed "
+                 "item are lifted from that day and your credit is restored; the provincial credit platform is "
+                 "informed.", filed=o.filed_date.isoformat(), date=on.isoformat())
+    notices.issue(h.id, "restoration", "objection", o.id, title, body, issued_date=on, region_code=h.region_code)
+    _push(h, "credit.restored", {"objection_id": o.id, "record_id": o.record_id, "procedure_id": o.procedure_id,
+                                 "restored_date": on.isoformat(), "disclose": False})
+
+
+def _result_notice(o: Objection, h: Household, p: ObjectionProposal, on: date) -> None:
+    """The written result of the objection (SPEC §9, §12), in Chinese."""
+    from ..notices import service as notices
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        title = _("Written result of your objection")
+        if p.outcome == UPHELD:
+            body = _("Your objection filed on %(filed)s was verified and upheld on %(date)s. Reasons: %(reasons)s. "
+                     "The disputed item no longer counts from that day.", filed=o.filed_date.isoformat(),
+                     date=on.isoformat(), reasons=p.reasons)
+        else:
+            body = _("Your objection filed on %(filed)s was verified and rejected on %(date)s. Reasons: "
+                     "%(reasons)s. Measures suspended during the verification apply again from that day. A further "
+                     "objection to the same item needs new materials.", filed=o.filed_date.isoformat(),
+                     date=on.isoformat(), reasons=p.reasons)
+    notices.issue(h.id, "objection_result", "objection", o.id, title, body, issued_date=on,
+                  region_code=h.region_code)
+
+
+# ---- hooks for the list engine and the credit check ----------------------------------------------------------
+
+__all__ = ["decide", "file_objection", "get_objection", "objection_facts", "objections_for", "open_objections",
+           "propose", "status_of"]

@@ -1,0 +1,177 @@
+"""Pages: a household files and follows its objections (/my/objections); staff register paper objections at the
+counter, see the open ones with their due dates (overdue first), propose and decide."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
+
+from ..accounts import gate
+from ..accounts.models import Role
+from ..archives.models import Household
+from ..clock import get_clock
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..i18n import title_of
+from ..records import service as records
+from ..records.schemas import record_status
+from . import service
+from .forms import ObjectionForm, ProposalForm, ReviewForm
+
+bp = Blueprint("appeals", __name__)
+
+STATUS_LABELS = {"pending": _l("Being verified"), "proposed": _l("Being verified"),
+                 "upheld": _l("Upheld"), "rejected": _l("Rejected")}
+STAFF_STATUS_LABELS = {"pending": _l("Awaiting the handler's proposal"), "proposed": _l("Awaiting review"),
+                       "upheld": _l("Upheld"), "rejected": _l("Rejected")}
+
+
+def _behaviour_words(record) -> str:
+    try:
+        b = records.version_today().behaviour(record.code, record.region_code)
+    except Exception:
+        return _("a recorded behaviour")
+    return f"{title_of(b)}（{b.clause}）"
+
+
+def _item_choices(household_id: int, who) -> list:
+    choices = [SelectChoice("", _("Choose…"))]
+    for r in records.records_for_household(household_id, who):
+        if record_status(r) == "confirmed":
+            choices.append(SelectChoice(f"record:{r.id}", _("%(behaviour)s, occurred on %(date)s",
+                                                            behaviour=_behaviour_words(r),
+                                                            date=r.occurred_date.isoformat())))
+    from ..lists.models import Procedure
+    for p in db.session.scalars(sa.select(Procedure).where(Procedure.household_id == household_id,
+                                                           Procedure.state != "ended")):
+        choices.append(SelectChoice(f"procedure:{p.id}", _("Joint-punishment procedure opened on %(date)s",
+                                                           date=p.opened_date.isoformat())))
+    return choices
+
+
+def _file(household: Household, who, template: str, back):
+    form = ObjectionForm()
+    form.item.choices = _item_choices(household.id, who)
+    if request.method == "GET" and request.args.get("record_id"):
+        form.item.data = f"record:{request.args['record_id']}"
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            files = [f for f in form.materials.data or [] if f and getattr(f, "filename", "")]
+            try:
+                o = service.file_objection(household.id, form.data_for_service(), files, who)
+            except DomainError as err:
+                db.session.rollback()
+                for name, messages in err.errors.items():
+                    target = {"record_id": "item", "procedure_id": "item"}.get(name, name)
+                    field = getattr(form, target, None)
+                    if field is not None and hasattr(field, "errors"):
+                        field.errors = list(field.errors) + [str(m) for m in messages]
+                status = err.status
+                flash(str(err.message), "error")
+            else:
+                db.session.commit()
+                flash(_("Your objection was received. The answer is due by %(date)s.", date=o.due_date.isoformat()),
+                      "success")
+                return redirect(back(o))
+    return render_template(template, form=form, household=household), status
+
+
+@bp.route("/my/objections")
+@login_required
+def mine():
+    who = gate.user()
+    if who.role != Role.household:
+        raise NotFound()
+    items = service.objections_for(who.household_id, who)
+    return render_template("appeals/mine.html", objections=items, status_of=service.status_of,
+                           decision_of=service.decision_of, labels=STATUS_LABELS, describe=_describe(items, who))
+
+
+@bp.route("/my/objections/new", methods=["GET", "POST"])
+@login_required
+def new_mine():
+    who = gate.user()
+    if who.role != Role.household:
+        raise NotFound()
+    household = db.session.get(Household, who.household_id)
+    return _file(household, who, "appeals/new.html", lambda o: url_for("appeals.mine"))
+
+
+@bp.route("/households/<int:household_id>/objections/new", methods=["GET", "POST"])
+@login_required
+def new_at_counter(household_id: int):
+    who = gate.user()
+    household = gate.check_household(db.session.get(Household, household_id), "record.create", who)
+    return _file(household, who, "appeals/new.html", lambda o: url_for("appeals.show", objection_id=o.id))
+
+
+def _describe(items, who):
+    """Each objection's item in words for a household: the behaviour and its clause, or the procedure."""
+    out = {}
+    for o in items:
+        if o.record_id is not None:
+            r = records._record(o.record_id)
+            out[o.id] = _("%(behaviour)s, occurred on %(date)s", behaviour=_behaviour_words(r),
+                          date=r.occurred_date.isoformat())
+        else:
+            out[o.id] = _("Joint-punishment procedure")
+    return out
+
+
+@bp.route("/objections")
+@login_required
+def open_list():
+    who = gate.user()
+    items = service.open_objections(who)
+    households = {h.id: h for h in db.session.scalars(sa.select(Household).where(
+        Household.id.in_({o.household_id for o in items})))} if items else {}
+    return render_template("appeals/open.html", objections=items, households=households,
+                           status_of=service.status_of, labels=STAFF_STATUS_LABELS, today=get_clock().today())
+
+
+@bp.route("/objections/<int:objection_id>")
+@login_required
+def show(objection_id: int):
+    who = gate.user()
+    o = service.get_objection(objection_id, who)
+    db.session.commit()  # the staff read is logged
+    if who.role == Role.household:
+        return redirect(url_for("appeals.mine"))
+    record = records._record(o.record_id) if o.record_id else None
+    open_proposal = next((p for p in o.proposals if p.review is None), None)
+    decided = service.decision_of(o)[0] is not None
+    can_propose = not decided and open_proposal is None and o.handler_id == who.id
+    can_review = (not decided and open_proposal is not None and gate.can("record.determine", who)
+                  and who.id != o.handler_id and not (record and record.recorded_by_id == who.id))
+    return render_template("appeals/show.html", o=o, record=record, status=service.status_of(o),
+                           labels=STAFF_STATUS_LABELS, can_propose=can_propose, can_review=can_review,
+                           open_proposal=open_proposal, proposal_form=ProposalForm(), review_form=ReviewForm(),
+                           describe=_describe([o], who))
+
+
+@bp.route("/objections/<int:objection_id>/proposal", methods=["POST"])
+@login_required
+def propose(objection_id: int):
+    form = ProposalForm()
+    if form.validate_on_submit():
+        service.propose(objection_id, {"outcome": form.outcome.data or "", "reasons": form.reasons.data or ""},
+                        gate.user())
+        db.session.commit()
+        flash(_("The proposal was saved; a reviewer will decide it."), "success")
+    return redirect(url_for("appeals.show", objection_id=objection_id))
+
+
+@bp.route("/objections/<int:objection_id>/decision", methods=["POST"])
+@login_required
+def decide(objection_id: int):
+    form = ReviewForm()
+    if form.validate_on_submit():
+        service.decide(objection_id, {"decision": form.decision.data or "", "note": form.note.data or ""},
+                       gate.user())
+        db.session.commit()
+        flash(_("The decision was saved; the household gets the written result."), "success")
+    return redirect(url_for("appeals.show", objection_id=objection_id))
