@@ -57,6 +57,11 @@ def _ref(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _objection_ref(objection_id) -> str:
+    """The objection's reference as the answer shows it beside a suspended measure (SPEC §8)."""
+    return f"objection:{objection_id}"
+
+
 def _measure_view(m, limited: bool = False) -> dict:
     """A measure as plain data: code, title, clause, restricted businesses, until, bases, suspension."""
     bases = []
@@ -64,10 +69,10 @@ def _measure_view(m, limited: bool = False) -> dict:
         # the procedure id is internal to the issuing region: outside it only the kind and the dates are told
         ref = None if limited and b.kind in (LISTING, APPLICATION_BAN) else _ref(b.ref)
         bases.append({"kind": b.kind, "ref": ref, "clause": b.clause, "since": b.since, "until": b.until,
-                      "suspended_by": [_ref(r) for r in b.suspended_by]})
+                      "suspended_by": [_objection_ref(r) for r in b.suspended_by]})
     return {"code": m.code, "title": title_of(m), "clause": m.clause, "restricts": list(m.restricts),
             "until": m.until, "basis": [b["kind"] for b in bases], "bases": bases,
-            "suspended": not m.in_force, "suspended_by": [_ref(r) for r in m.suspended_by]}
+            "suspended": not m.in_force, "suspended_by": [_objection_ref(r) for r in m.suspended_by]}
 
 
 def _lists_view(result: MeasuresResult, limited: bool = False) -> dict:

@@ -18,6 +18,7 @@ from housingcredit.lists.models import ProcedureGround, ProcedureStep, WatchEntr
 from housingcredit.lists.queries import in_force_sql
 from housingcredit.records import service as records
 from tests import factories
+from tests.records.helpers import revoke
 
 from .helpers import (PDF, Staff, audit_actions, confirm_on, entries, notices, outbox_kinds, procedures,
                       run_jobs_on)
@@ -83,6 +84,8 @@ def test_spec6_ended_procedure_stops_blocking_watch_entries_through_the_api(cloc
     clock.set(date(2026, 2, 9))
     resp = api_cw.post(f"/api/v1/records/{r0}/revocation", json={"reason": "error", "note": "认定错误"})
     assert resp.status_code == 201, resp.get_json()
+    resp = api_rv.post(f"/api/v1/revocations/{resp.get_json()['id']}/decision", json={"decision": "confirmed"})
+    assert resp.status_code == 201, resp.get_json()  # a revocation is a decision of two people (SPEC §4)
     (proc,) = api_cw.get(f"/api/v1/households/{household.id}/procedures").get_json()
     assert (proc["id"], proc["state"]) == (pid, "ended")
     assert (proc["steps"][-1]["step_date"], proc["steps"][-1]["reason"]) == ("2026-02-09", "revoked")
@@ -132,12 +135,10 @@ def test_spec7_procedure_ends_when_its_last_standing_ground_falls(clock, staff, 
     run_jobs_on(clock, date(2026, 3, 5))
     (p,) = procedures(household.id)
     clock.set(date(2026, 3, 9))
-    records.revoke(r1.id, "error", "", staff.caseworker)  # one ground falls, the attached one stands
-    db.session.commit()
+    revoke(r1, staff.caseworker, staff.reviewer)  # one ground falls, the attached one stands
     assert procedures(household.id)[0].state == "opened"
     clock.set(date(2026, 3, 11))
-    records.revoke(r2.id, "error", "", staff.caseworker)  # the last standing ground falls: ended that day
-    db.session.commit()
+    revoke(r2, staff.caseworker, staff.reviewer)  # the last standing ground falls: ended that day
     (p,) = procedures(household.id)
     end = db.session.scalar(sa.select(ProcedureStep).where(ProcedureStep.procedure_id == p.id,
                                                            ProcedureStep.step == "ended"))
