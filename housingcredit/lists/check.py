@@ -6,8 +6,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from ..accounts import gate, idnumbers, regions
-from ..accounts.models import Role, User
+from ..accounts import gate, idnumbers
+from ..accounts.models import User
 from ..archives.models import Household, Member
 from ..audit import service as audit
 from ..clock import get_clock
@@ -112,7 +112,7 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
     masked = mask_id_number(number)
     h = db.session.scalar(sa.select(Household).join(Member, Member.household_id == Household.id)
                           .where(Member.id_number == number))
-    if h is not None and (who.role == Role.household or not regions.covers(who.region_code, h.region_code)):
+    if h is not None and not gate.reaches(who, h):
         h = None
     today = _today()
     answer = status(h, today) if h is not None else None

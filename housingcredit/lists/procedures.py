@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from ..accounts import gate
 from ..accounts.models import User
 from ..archives.models import Household
 from ..audit import service as audit
@@ -37,7 +38,6 @@ from .common import (
     ROUTE_LABELS,
     STEP_LABELS,
     _gated,
-    _household,
     _notice,
     _push,
     _readable,
@@ -104,13 +104,14 @@ def _write_schedule(p: Procedure, schedule: Schedule) -> None:
 
 
 def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=None, evidence_id=None,
-          basis: str = "", clause: str | None = None, who: User | None = None) -> Procedure:
-    """Open a procedure on `opened` and issue its risk notice (催告) the same day."""
+          basis: str = "", clause: str | None = None, who: "gate.Actor") -> Procedure:
+    """Open a procedure on `opened` and issue its risk notice (催告) the same day; `who` is the staff member or,
+    for what the engine or a job opens, gate.SYSTEM."""
     clock = procedure_clock(opened, _rules().version_at(opened))
     p = Procedure(household_id=h.id, region_code=h.region_code, route=route, opened_date=opened,
                   record_id=record_id, order_id=order_id, evidence_id=evidence_id, basis=basis,
-                  opened_by_id=who.id if who else None, opened_dt=get_clock().now_utc())
-    first = ProcedureStep(step=OPENED, step_date=opened, by_id=who.id if who else None, dt=get_clock().now_utc())
+                  opened_by_id=who.id, opened_dt=get_clock().now_utc())
+    first = ProcedureStep(step=OPENED, step_date=opened, by_id=who.id, dt=get_clock().now_utc())
     _write_schedule(p, procedure_schedule(p, [first]))
     db.session.add(p)
     db.session.flush()
@@ -122,7 +123,7 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
                  after={"route": route, "opened_date": opened.isoformat(), "record_id": record_id,
                         "order_id": order_id, "evidence_id": evidence_id, "clause": clause,
                         "response_due": clock.response_due.isoformat()},
-                 actor=(who.id, who.username) if who else None)
+                 actor=(who.id, who.username))
 
     def body():
         text = _("A joint-punishment procedure (失信联合惩戒) was opened on %(opened)s for your household (archive "
@@ -144,10 +145,10 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
 
 
 def _take_step(h: Household, p: Procedure, step: str, on: date, *, reason: str | None = None,
-               who: User | None = None) -> ProcedureStep:
+               who: "gate.Actor") -> ProcedureStep:
     """Write one dated step, update the procedure's cached state, and leave its audit entry, notice and event."""
     before = {"state": p.state, "window_end": p.window_end.isoformat() if p.window_end else None}
-    row = ProcedureStep(procedure_id=p.id, step=step, step_date=on, reason=reason, by_id=who.id if who else None,
+    row = ProcedureStep(procedure_id=p.id, step=step, step_date=on, reason=reason, by_id=who.id,
                         dt=get_clock().now_utc())
     db.session.add(row)
     db.session.flush()
@@ -157,7 +158,7 @@ def _take_step(h: Household, p: Procedure, step: str, on: date, *, reason: str |
     audit.record(f"procedure.{step}", "procedure", p.id, household_id=h.id, region_code=h.region_code,
                  before=before, after={"state": p.state, "step_date": on.isoformat(), "reason": reason,
                                        "window_end": p.window_end.isoformat() if p.window_end else None},
-                 actor=(who.id, who.username) if who else None)
+                 actor=(who.id, who.username))
     if step == PUBLICITY:
         title = _l("Notice of publicity before joint-punishment listing")
         body = lambda: _("The joint-punishment procedure %(id)s of your household (archive %(archive)s) is "  # noqa: E731
@@ -221,24 +222,27 @@ def advance(procedure_id: int, step: str, who: User) -> ProcedureStep:
     return _take_step(h, p, expected, on, reason=reason, who=who)
 
 
-def end_procedure(procedure_id: int, reason: str, who: User | None = None) -> ProcedureStep:
-    """End a procedure today for `reason` ('objection_upheld', 'repaired', …) — for the appeals work."""
+def end_procedure(procedure_id: int, reason: str, who: "gate.Actor") -> ProcedureStep:
+    """End a procedure today for `reason` ('objection_upheld', 'repaired', …) — for the appeals work; `who` is
+    the staff member, or gate.SYSTEM for a job (never nobody: DESIGN rule 5)."""
     p = _procedure(procedure_id)
-    h = _gated(p.household_id, "lists.write", who) if who else _household(p.household_id)
+    h = _gated(p.household_id, "lists.write", who)
     if p.state == ENDED:
         raise Conflict(_l("This procedure has already ended."))
     return _take_step(h, p, ENDED, _today(), reason=reason, who=who)
 
 
-def expire_listings(today: date | None = None, each=None) -> dict:
+def expire_listings(today: date | None = None, each=None, *, who: "gate.Actor") -> dict:
     """Daily: end every listing whose term (L + 3 years) is over, dated the day after its last day."""
-    return advance_due_procedures(today, states=(LISTED,), each=each)
+    return advance_due_procedures(today, states=(LISTED,), each=each, who=who)
 
 
-def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY), each=None) -> dict:
+def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY), each=None, *,
+                           who: "gate.Actor") -> dict:
     """Daily: take every time-driven step whose earliest date has come (publicity, listing; with
     `states=(LISTED,)` the end of the term). `each` (batches.Batches) may run them in batches."""
     from ..batches import in_turn
+    gate.require("lists.write", who)
     today = today or _today()
     taken = {PUBLICITY: 0, LISTED: 0, ENDED: 0, "held": 0}
     due = db.session.scalars(sa.select(Procedure).where(Procedure.state.in_(states),
@@ -255,9 +259,9 @@ def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY)
             return
         if step == ENDED:  # the term is a lapse of time: it ends the day after listed_through, whenever we look
             _take_step(households[p.household_id], p, ENDED, p.listed_through + timedelta(days=1),
-                       reason="term_expired")
+                       reason="term_expired", who=who)
         else:
-            _take_step(households[p.household_id], p, step, today)
+            _take_step(households[p.household_id], p, step, today, who=who)
         taken[step] += 1
 
     (each or in_turn)(due, one)
@@ -287,7 +291,8 @@ def open_procedure(household_id: int, route: str, basis: str, document, who: Use
 
 
 def procedures_for(household_id: int, who: User) -> list[Procedure]:
-    _readable(household_id, who)
+    """The household's procedures; a staff read is logged as "procedures.read" (one per request)."""
+    gate.log_read("procedures.read", _readable(household_id, who), who)
     return db.session.scalars(sa.select(Procedure).where(Procedure.household_id == household_id)
                               .options(selectinload(Procedure.steps)).order_by(Procedure.id)).all()
 

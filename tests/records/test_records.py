@@ -22,6 +22,7 @@ from tests.conftest import login
 from tests.factories import make_household, make_household_user, make_user
 
 from .helpers import JPEG, PDF, PNG, confirm, make_record, record_data
+from housingcredit.accounts.gate import SYSTEM
 
 
 def _evidence_files(app) -> set[str]:
@@ -188,8 +189,8 @@ def test_spec_4_revoked_record_stops_counting_from_its_date(app, clock, api_clie
     assert resp.status_code == 201 and resp.get_json()["status"] == "revoked"
     state = db.session.get(CreditState, household.id)
     assert (state.score, state.tier) == (100, "good")
-    assert scoring.credit_for(household, date(2026, 8, 2)).score == 70  # still counts for the days before
-    assert scoring.credit_for(household, date(2026, 8, 3)).score == 100
+    assert scoring.credit_for(household, date(2026, 8, 2), who=SYSTEM).score == 70  # still counts for the days before
+    assert scoring.credit_for(household, date(2026, 8, 3), who=SYSTEM).score == 100
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 1  # nothing deleted
     resp = api_client(caseworker).post(f"/api/v1/records/{record.id}/revocation", json={"reason": "error"})
     assert resp.status_code == 409
@@ -222,7 +223,7 @@ def test_hb_seven_repaired_record_stops_counting(app, clock):
     service.record_repair(record.id, "已补缴全部欠租", caseworker)
     db.session.commit()
     assert db.session.get(CreditState, household.id).score == 100
-    assert scoring.credit_for(household, date(2026, 9, 15)).score == 85
+    assert scoring.credit_for(household, date(2026, 9, 15), who=SYSTEM).score == 85
     with pytest.raises(Conflict):
         service.record_repair(record.id, "again", caseworker)
 
