@@ -100,6 +100,11 @@ def require(permission: str, who: Actor | None = None) -> Actor:
     return who
 
 
+def _own_only(role: Role) -> bool:
+    """Whether every grant of `role` holds on its own household only (a household's account)."""
+    return all(grants.get(role) in (None, OWN) for grants in PERMISSIONS.values())
+
+
 def is_staff(who) -> bool:
     """A staff member (whose reads of a household are audited), not a household and not the system."""
     return who is not None and who.role in STAFF
@@ -156,8 +161,8 @@ def check_household(household, permission: str, who: Actor):
     if household is None or not reaches(who, household):
         raise NotFound()
     grant = _grant(permission, who)
-    if grant is None:
-        raise Forbidden()
+    if grant is None:  # a role that reaches only its own household learns nothing more (like a household)
+        raise NotFound() if _own_only(who.role) else Forbidden()
     if grant == OWN and household.id != who.household_id:
         raise NotFound()
     return household
