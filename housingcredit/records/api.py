@@ -50,8 +50,15 @@ def catalogue(args):
 @blp.route("/households/<int:household_id>/records", methods=["GET"])
 @blp.response(200, RecordOut(many=True))
 def household_records(household_id):
-    """The household's records with their status, newest first."""
-    return service.records_for_household(household_id, gate.user())
+    """The household's records with their status, newest first (the staff read is logged)."""
+    rows = service.records_for_household(household_id, gate.user())
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False  # the rows stay loaded for the answer
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+    return rows
 
 
 @blp.route("/households/<int:household_id>/records", methods=["POST"])
