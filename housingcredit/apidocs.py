@@ -28,7 +28,7 @@ def asset(filename: str):
 class ErrorAnswersPlugin(BasePlugin):
     """Every error answer documented as what errors.py sends (the `Error` schema, DESIGN rule 7).
 
-    An operation behind a bearer token documents its 401 (without a token, reads and writes alike answer 401), and
+    An operation behind a bearer token (the default of the whole document) documents its 401 (without a token, reads and writes alike answer 401), and
     an error response documented only by a description gets the `Error` body.
     """
 
@@ -37,7 +37,8 @@ class ErrorAnswersPlugin(BasePlugin):
             if not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
-            if operation.get("security") and not ({401, "401"} & set(responses)):
+            # the document's default security is the bearer token; only `security: []` opts out of it
+            if operation.get("security", True) != [] and not ({401, "401"} & set(responses)):
                 responses["401"] = "UNAUTHORIZED"  # flask-smorest's component: the Error body
             for code, response in responses.items():
                 if str(code)[:1] in ("4", "5") and isinstance(response, dict) and "content" not in response:

@@ -31,6 +31,8 @@ from contextvars import ContextVar
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from .accounts.gate import SYSTEM  # the jobs act as the named system actor (DESIGN rule 5)
+
 log = logging.getLogger(__name__)
 
 SCHEDULER_LOCK = 0x4843_4A42  # the advisory-lock key electing the scheduler process ("HCJB")
@@ -51,27 +53,27 @@ def each():
 
 def _credit_expiry(today):
     from .scoring import service as scoring
-    return scoring.nightly_expire(today, each=each())
+    return scoring.nightly_expire(today, each=each(), who=SYSTEM)
 
 
 def _listing_expiry(today):
     from .lists import service
-    return service.expire_listings(today, each=each())
+    return service.expire_listings(today, each=each(), who=SYSTEM)
 
 
 def _procedure_steps(today):
     from .lists import service
-    return service.advance_due_procedures(today, each=each())
+    return service.advance_due_procedures(today, each=each(), who=SYSTEM)
 
 
 def _watch_expiry(today):
     from .lists import service
-    return service.expire_watch(today, each=each())
+    return service.expire_watch(today, each=each(), who=SYSTEM)
 
 
 def _overdue_orders(today):
     from .lists import service
-    return service.open_overdue_orders(today, each=each())
+    return service.open_overdue_orders(today, each=each(), who=SYSTEM)
 
 
 # name → service call taking today's legal date, run in this order.

@@ -17,6 +17,7 @@ from housingcredit.audit.models import AuditEntry
 from housingcredit.extensions import db
 
 from .conftest import login
+from housingcredit.accounts.gate import SYSTEM
 
 
 @pytest.fixture
@@ -143,13 +144,13 @@ def test_demo_credit_history_leaves_households_below_good_standing(loaded, clock
     stats, _ = loaded
     assert 0 < stats["credit"]["households"] <= demo.CREDIT_CAP
     assert stats["credit"]["skipped"] == 0
-    tiers = {hid: scoring.credit_for(hid).tier for hid in db.session.scalars(sa.select(Household.id))}
+    tiers = {hid: scoring.credit_for(hid, who=SYSTEM).tier for hid in db.session.scalars(sa.select(Household.id))}
     assert {"mild", "moderate", "severe"} & set(tiers.values())
     # The services kept the cache right: every cached state equals the engine's answer today, no rebuild needed.
     states = db.session.scalars(sa.select(CreditState)).all()
     assert states and all(s.computed_date == clock.today() or s.next_change_date is None
                           or s.next_change_date > clock.today() for s in states)
-    assert all((s.score, s.tier) == (scoring.credit_for(s.household_id).score, tiers[s.household_id])
+    assert all((s.score, s.tier) == (scoring.credit_for(s.household_id, who=SYSTEM).score, tiers[s.household_id])
                for s in states)
 
 

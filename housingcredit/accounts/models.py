@@ -17,6 +17,7 @@ class Role(str, enum.Enum):
     reviewer = "reviewer"
     supervisor = "supervisor"
     auditor = "auditor"
+    system = "system"  # the system actor (accounts.gate.SYSTEM) only: jobs, commands, rebuilds; never a login
 
 
 class User(IdMixin, UserMixin, Base):

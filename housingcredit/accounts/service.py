@@ -57,6 +57,8 @@ def create_staff(username: str, display_name: str, role: Role, region_code: str,
                  actor=None) -> User:
     if role == Role.household:
         raise InvalidInput(_l("Households get their account through activation."), field="role")
+    if role == Role.system:  # the system actor is no login (accounts.gate.SYSTEM)
+        raise InvalidInput(_l("Invalid value."), field="role")
     if regions.get(region_code) is None:
         raise InvalidInput(_l("Unknown region code."), field="region_code")
     _check_password(password)

@@ -338,7 +338,7 @@ def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
         from ..lists import procedures
         p = db.session.get(procedures.Procedure, o.procedure_id)
         if p.state != "ended":
-            procedures.end_procedure(p.id, "objection_upheld")
+            procedures.end_procedure(p.id, "objection_upheld", who)
         records._after_change(h)
     else:
         records._after_change(h)  # suspended measures apply again on J; the clock runs again after J

@@ -12,14 +12,16 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from ..accounts import gate
-from ..accounts.api import BEARER, bearer_required
+from ..accounts.api import bearer_only
 from ..audit import service as audit
 from ..errors import InvalidInput
 from ..extensions import db
 from . import service
 from .schemas import HistoryEntryOut, HouseholdIn, HouseholdOut, HouseholdPage, HouseholdSearchArgs
 
-blp = Blueprint("archives_api", __name__, url_prefix="/api/v1", description="Household archives")
+# every operation needs a bearer token, declared once for the blueprint
+blp = bearer_only(Blueprint("archives_api", __name__,
+                            url_prefix="/api/v1", description="Household archives"))
 
 _ERROR_RESPONSES = {
     401: {"description": "No valid bearer token."},
@@ -44,11 +46,9 @@ def _archive(household) -> dict:
 
 @blp.route("/households")
 class Households(MethodView):
-    decorators = [bearer_required]
-
     @blp.arguments(HouseholdSearchArgs, location="query", as_kwargs=True)
     @blp.response(200, HouseholdPage)
-    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
+    @blp.doc(responses=_ERROR_RESPONSES)
     def get(self, q: str, page: int, after: int | None = None):
         """Search archives in the caller's region (ID numbers masked); page on with `after` = `next`."""
         size = current_app.config["PAGE_SIZE"]
@@ -57,7 +57,7 @@ class Households(MethodView):
         return {"items": found[:size], "page": page, "page_size": size, "has_more": more,
                 "next": found[size - 1].id if more else None}
 
-    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES,
+    @blp.doc(responses=_ERROR_RESPONSES,
              requestBody={"required": True, "content": {"application/json": {"schema": HouseholdIn}}})
     @blp.alt_response(201, schema=HouseholdOut, success=True, description="The archive as created.")
     @blp.alt_response(422, description="Invalid input; `errors` names each field.")
@@ -70,9 +70,7 @@ class Households(MethodView):
 
 @blp.route("/households/<int:household_id>")
 class HouseholdArchive(MethodView):
-    decorators = [bearer_required]
-
-    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES)
+    @blp.doc(responses=_ERROR_RESPONSES)
     @blp.alt_response(200, schema=HouseholdOut, success=True, description="The archive; the read is audited.")
     def get(self, household_id: int):
         """Read one archive; every staff read is recorded in the audit trail."""
@@ -80,7 +78,7 @@ class HouseholdArchive(MethodView):
         db.session.commit()
         return _archive(household)
 
-    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES,
+    @blp.doc(responses=_ERROR_RESPONSES,
              requestBody={"required": True, "content": {"application/json": {"schema": HouseholdIn}}})
     @blp.alt_response(200, schema=HouseholdOut, success=True, description="The archive after the edit.")
     @blp.alt_response(409, description="`version` is not the current one: someone else edited it.")
@@ -98,17 +96,15 @@ class HouseholdArchive(MethodView):
 
 @blp.route("/households/<int:household_id>/history")
 class HouseholdHistory(MethodView):
-    decorators = [bearer_required]
-
     @blp.response(200, HistoryEntryOut(many=True))
-    @blp.doc(security=BEARER, responses=_ERROR_RESPONSES, parameters=[
+    @blp.doc(responses=_ERROR_RESPONSES, parameters=[
         {"in": "query", "name": "before", "schema": {"type": "integer", "minimum": 1},
          "description": "the next page: the value of X-Next-Before (entries older than this id)"}])
     def get(self, household_id: int):
         """The archive's changes, newest first, from the audit trail (who, when, before/after); a page at a
         time — header X-Next-Before, when present, asks for the older ones (every change is reachable)."""
         before = request.args.get("before", type=int)
-        household_id = service.read_household(household_id, gate.user()).id  # gate + the staff read is logged
+        household_id = service.read_household(household_id, gate.user(), "history.read").id  # staff read logged
         db.session.commit()  # before loading the page: a commit would expire the entries (one reload each)
         size = current_app.config["PAGE_SIZE"]
         entries = audit.history(household_id, limit=size + 1, before=before)

@@ -40,7 +40,7 @@ def archive_helpers():
 @bp.route("/households")
 @login_required
 def search():
-    who = gate.require("archive.read")
+    who = gate.require("archive.search")
     q = clean_text(request.args.get("q", ""))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     size = current_app.config["PAGE_SIZE"]
@@ -87,6 +87,8 @@ def edit(household_id: int):
     household = service.load_household(household_id, who, "archive.write")
     stored = household_form_data(household)
     if request.method == "GET":
+        gate.log_read("household.read", household, who)  # the form shows the whole archive (SPEC §1)
+        db.session.commit()
         form = HouseholdForm(data=stored).setup(who.region_code, stored)
         return render_template("archives/form.html", form=form, household=household, general_errors=[])
     form = HouseholdForm().setup(who.region_code, stored)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..accounts import gate
 from ..accounts.models import User
 from ..audit import service as audit
 from ..clock import get_clock
@@ -126,20 +127,21 @@ def record_compliance(order_id: int, complied_date, note: str, who: User) -> Ord
     return row
 
 
-def open_overdue_orders(today: date | None = None, each=None) -> dict:
+def open_overdue_orders(today: date | None = None, each=None, *, who: "gate.Actor") -> dict:
     """Daily: every order past its deadline without compliance opens its procedure (route overdue_order).
 
     Opened the day the job runs — the day after the deadline when it runs daily; never twice (unique order_id).
     `each` (batches.Batches) may run the orders in batches; by default all in the caller's transaction.
     """
     from ..batches import in_turn
+    gate.require("lists.write", who)
     today = today or _today()
     overdue = db.session.scalars(_overdue_select(today).order_by(RectificationOrder.id)).all()
-    (each or in_turn)(overdue, lambda order: _open_overdue(order, today))
+    (each or in_turn)(overdue, lambda order: _open_overdue(order, today, who))
     return {"opened": len(overdue)}
 
 
-def _open_overdue(order: RectificationOrder, today: date) -> None:
+def _open_overdue(order: RectificationOrder, today: date, who: "gate.Actor") -> None:
     """Open the procedure of one overdue order (once) — or attach its ground to the one open (SPEC §7) — and
     reconcile the household's lists."""
     scoring.lock_household(order.household_id)
@@ -148,7 +150,7 @@ def _open_overdue(order: RectificationOrder, today: date) -> None:
     h = _household(order.household_id)
     item = _ground(order.ground, order.issued_date)
     _open(h, OVERDUE_ORDER, today, record_id=order.record_id,
-          order_id=order.id, clause=item.clause if item else None,
+          order_id=order.id, clause=item.clause if item else None, who=who,
           basis=_stored(lambda: _("Order %(id)s (%(ground)s) was not complied with by its deadline "
                                   "%(deadline)s.", id=order.id, ground=item.title_zh if item else order.ground,
                                   deadline=order.deadline.isoformat())))
@@ -172,7 +174,8 @@ def _order_status(order: RectificationOrder, compliance, procedure_id, today: da
 
 
 def orders_for(household_id: int, who: User) -> list[dict]:
-    _readable(household_id, who)
+    """The household's orders with their status; a staff read is logged as "orders.read" (one per request)."""
+    gate.log_read("orders.read", _readable(household_id, who), who)
     today = _today()
     rows = db.session.execute(
         sa.select(RectificationOrder, OrderCompliance, sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id))

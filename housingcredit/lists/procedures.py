@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from ..accounts import gate
 from ..accounts.models import User
 from ..archives.models import Household
 from ..audit import service as audit
@@ -36,6 +37,7 @@ from ..scoring import service as scoring
 from ..validation import load
 from . import common
 from .common import (
+    _household,
     END_REASON_LABELS,
     ENDED,
     LISTED,
@@ -45,7 +47,6 @@ from .common import (
     ROUTE_LABELS,
     STEP_LABELS,
     _gated,
-    _household,
     _notice,
     _push,
     _readable,
@@ -229,7 +230,8 @@ def refresh(h: Household, p: Procedure, today: date | None = None, known: _Known
     known = known or _Known(h.id)
     state = _state_of(p, known, today)
     if state.end is not None and p.state != ENDED and not any(s.step == ENDED for s in _steps_of(p)):
-        _take_step(h, p, ENDED, state.end, reason=state.end_reason, known=known)
+        # the engine ends it (its last ground fell, its term is over): a consequence, taken by the system actor
+        _take_step(h, p, ENDED, state.end, reason=state.end_reason, known=known, who=gate.SYSTEM)
         return _state_of(p, known, today)
     schedule = schedule_of(state)
     if Schedule(*(getattr(p, f) for f in SCHEDULE_FIELDS)) != schedule:
@@ -260,9 +262,10 @@ def _open_one(h: Household, today: date, known: _Known) -> Procedure | None:
 # ---- opening, attaching, steps -------------------------------------------------------------------------------
 
 def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=None, evidence_id=None,
-          basis: str = "", clause: str | None = None, who: User | None = None) -> Procedure:
+          basis: str = "", clause: str | None = None, who: "gate.Actor") -> Procedure:
     """Open a procedure on `opened` and issue its risk notice (催告) the same day — or, while one is open (SPEC §7
-    one at a time), attach this ground to it: recorded, notified, pushed; no date changes."""
+    one at a time), attach this ground to it: recorded, notified, pushed; no date changes. `who` is the staff
+    member or, for what the engine or a job opens, gate.SYSTEM."""
     known = _Known(h.id)
     version = _rules().version_at(opened)
     clause = clause or version.route_clause(route)
@@ -273,8 +276,8 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
         return current
     p = Procedure(household_id=h.id, region_code=h.region_code, route=route, opened_date=opened,
                   record_id=record_id, order_id=order_id, evidence_id=evidence_id, basis=basis,
-                  opened_by_id=who.id if who else None, opened_dt=get_clock().now_utc())
-    first = ProcedureStep(step=OPENED, step_date=opened, by_id=who.id if who else None, dt=get_clock().now_utc())
+                  opened_by_id=who.id, opened_dt=get_clock().now_utc())
+    first = ProcedureStep(step=OPENED, step_date=opened, by_id=who.id, dt=get_clock().now_utc())
     db.session.add(p)
     _write_schedule(p, Schedule(OPENED, None, None, None, None))
     db.session.flush()
@@ -292,7 +295,7 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
                  after={"route": route, "opened_date": opened.isoformat(), "record_id": record_id,
                         "order_id": order_id, "evidence_id": evidence_id, "clause": clause,
                         "response_due": due.isoformat()},
-                 actor=(who.id, who.username) if who else None)
+                 actor=(who.id, who.username))
 
     def body():
         text = _("A joint-punishment procedure (失信联合惩戒) was opened on %(opened)s for your household (archive "
@@ -313,11 +316,11 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
 
 
 def _attach(h: Household, p: Procedure, route: str, on: date, *, record_id, order_id, evidence_id, basis: str,
-            clause: str, who: User | None) -> ProcedureGround:
+            clause: str, who: "gate.Actor") -> ProcedureGround:
     """Attach a ground to the open procedure `p` (SPEC §7): a fact, audited, notified and pushed; no date
     changes — the procedure now ends only on the day its last standing ground falls."""
     g = ProcedureGround(procedure_id=p.id, route=route, attached_date=on, record_id=record_id, order_id=order_id,
-                        evidence_id=evidence_id, basis=basis, by_id=who.id if who else None,
+                        evidence_id=evidence_id, basis=basis, by_id=who.id,
                         dt=get_clock().now_utc())
     db.session.add(g)
     db.session.flush()
@@ -325,7 +328,7 @@ def _attach(h: Household, p: Procedure, route: str, on: date, *, record_id, orde
     audit.record("procedure.attach", "procedure", p.id, household_id=h.id, region_code=h.region_code,
                  after={"ground_id": g.id, "route": route, "attached_date": on.isoformat(), "record_id": record_id,
                         "order_id": order_id, "evidence_id": evidence_id, "clause": clause, "state": p.state},
-                 actor=(who.id, who.username) if who else None)
+                 actor=(who.id, who.username))
     _notice(h, "procedure_ground_attached", "procedure_ground", g.id, on,
             _l("Notice of a further ground of a joint-punishment procedure"),
             lambda: _("On %(date)s a further ground was attached to the joint-punishment procedure %(id)s of your "
@@ -342,12 +345,12 @@ def _attach(h: Household, p: Procedure, route: str, on: date, *, record_id, orde
 
 
 def _take_step(h: Household, p: Procedure, step: str, on: date, *, reason: str | None = None,
-               who: User | None = None, known: _Known | None = None) -> ProcedureStep:
+               who: "gate.Actor", known: _Known | None = None) -> ProcedureStep:
     """Append one dated step (a fact), write the procedure's cached columns from the engine's answer, and leave
     its audit entry, notice and event."""
     known = known or _Known(h.id)
     before = {"state": p.state, "window_end": p.window_end.isoformat() if p.window_end else None}
-    row = ProcedureStep(procedure_id=p.id, step=step, step_date=on, reason=reason, by_id=who.id if who else None,
+    row = ProcedureStep(procedure_id=p.id, step=step, step_date=on, reason=reason, by_id=who.id,
                         dt=get_clock().now_utc())
     db.session.add(row)
     db.session.flush()
@@ -356,7 +359,7 @@ def _take_step(h: Household, p: Procedure, step: str, on: date, *, reason: str |
     audit.record(f"procedure.{step}", "procedure", p.id, household_id=h.id, region_code=h.region_code,
                  before=before, after={"state": p.state, "step_date": on.isoformat(), "reason": reason,
                                        "window_end": p.window_end.isoformat() if p.window_end else None},
-                 actor=(who.id, who.username) if who else None)
+                 actor=(who.id, who.username))
     if step == PUBLICITY:
         title = _l("Notice of publicity before joint-punishment listing")
         body = lambda: _("The joint-punishment procedure %(id)s of your household (archive %(archive)s) is "  # noqa: E731
@@ -422,26 +425,29 @@ def advance(procedure_id: int, step: str, who: User) -> ProcedureStep:
     return _take_step(h, p, expected, today, who=who, known=known)
 
 
-def end_procedure(procedure_id: int, reason: str, who: User | None = None) -> ProcedureStep:
-    """End a procedure today for `reason` ('objection_upheld', 'statement_accepted', …) — for the appeals work."""
+def end_procedure(procedure_id: int, reason: str, who: "gate.Actor") -> ProcedureStep:
+    """End a procedure today for `reason` ('objection_upheld', 'statement_accepted', …) — for the appeals work; `who` is
+    the staff member, or gate.SYSTEM for a job (never nobody: DESIGN rule 5)."""
     p = _procedure(procedure_id)
-    h = _gated(p.household_id, "lists.write", who) if who else _household(p.household_id)
+    h = _gated(p.household_id, "lists.write", who)
     if p.state == ENDED:
         raise Conflict(_l("This procedure has already ended."))
     return _take_step(h, p, ENDED, _today(), reason=reason, who=who)
 
 
-def expire_listings(today: date | None = None, each=None) -> dict:
+def expire_listings(today: date | None = None, each=None, *, who: "gate.Actor") -> dict:
     """Daily: end every listing whose term (L + 3 years) is over, dated the day after its last day."""
-    return advance_due_procedures(today, states=(LISTED,), each=each)
+    return advance_due_procedures(today, states=(LISTED,), each=each, who=who)
 
 
-def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY), each=None) -> dict:
+def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY), each=None, *,
+                           who: "gate.Actor") -> dict:
     """Daily: take every step whose date, as the engine gives it, has come (publicity, listing; with
     `states=(LISTED,)` the end of the term). A procedure whose clock a pending objection stops has no next date
     in the cache and is asked again each day: the engine's answer (its next date moved by the pause) is written.
     `each` (batches.Batches) may run them in batches."""
     from ..batches import in_turn
+    gate.require("lists.write", who)
     today = today or _today()
     taken = {PUBLICITY: 0, LISTED: 0, ENDED: 0, "held": 0}
     due = db.session.scalars(sa.select(Procedure).where(Procedure.state.in_(states),
@@ -464,7 +470,7 @@ def advance_due_procedures(today: date | None = None, states=(OPENED, PUBLICITY)
             taken["held"] += 1
             return
         # an end is dated as the engine dates it (the day after the term); a step the day it is taken
-        _take_step(h, p, step, state.end if step == ENDED else today, reason=state.end_reason, known=known)
+        _take_step(h, p, step, state.end if step == ENDED else today, reason=state.end_reason, known=known, who=who)
         taken[step] += 1
 
     (each or in_turn)(due, one)
@@ -501,7 +507,8 @@ def open_procedure(household_id: int, route: str, basis: str, document, who: Use
 
 
 def procedures_for(household_id: int, who: User) -> list[Procedure]:
-    _readable(household_id, who)
+    """The household's procedures; a staff read is logged as "procedures.read" (one per request)."""
+    gate.log_read("procedures.read", _readable(household_id, who), who)
     return db.session.scalars(sa.select(Procedure).where(Procedure.household_id == household_id)
                               .options(selectinload(Procedure.steps), selectinload(Procedure.attached))
                               .order_by(Procedure.id)).all()

@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from ..accounts import gate, regions
+from ..accounts import gate
 from ..accounts.models import Role, User
 from ..archives.models import Household, Member, Relation
 from ..disclosure.masking import mask_name
-from ..errors import Forbidden, InvalidInput
+from ..errors import InvalidInput
 from ..extensions import db
 from ..validation import load
 from .check import status
@@ -30,16 +30,8 @@ def _head_name():
 
 
 def _scope(column, who: User, region: str | None = None):
-    """The user's region, narrowed to `region` when given (which must lie inside it)."""
-    clauses = [gate.region_clause(column, who)]
-    if region:
-        if regions.get(region) is None:
-            raise InvalidInput(_l("Unknown region code."), field="region")
-        if not regions.covers(who.region_code, region):
-            raise Forbidden()
-        lo, hi = regions.code_range(region)
-        clauses.append(column.between(lo, hi))
-    return clauses
+    """The user's region, narrowed to `region` when given (which must lie inside it): the gate's scope."""
+    return gate.scope(column, who, region)
 
 
 def in_force_sql(today: date):
@@ -164,8 +156,9 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
 
 
 def panel(household: Household, who: User) -> dict:
-    """What the archive page shows of the lists: status, watch history, orders, procedures (read-only)."""
-    _readable(household.id, who)
+    """What the archive page shows of the lists: status, watch history, orders, procedures (read-only); a staff
+    read is logged as "lists.read" (the page's one entry: its orders and procedures add none)."""
+    gate.log_read("lists.read", _readable(household.id, who), who)
     today = _today()
     entries = db.session.scalars(sa.select(WatchEntry).where(WatchEntry.household_id == household.id)
                                  .order_by(WatchEntry.start_date.desc())).all()

@@ -128,8 +128,9 @@ def credit_check_page():
 def household(household_id: int):
     """The lists panel on its own (the archive page includes the same panel)."""
     from ..archives.models import Household
-    h = gate.check_household(db.session.get(Household, household_id), "lists.read"
-                             if current_user.role.value != "household" else "own.read")
+    h = gate.read_household(db.session.get(Household, household_id), "lists.read"
+                            if current_user.role.value != "household" else "own.read", gate.user(), "lists.read")
+    db.session.commit()  # the staff read is logged (SPEC §1); the panel below adds no second entry
     return render_template("lists/household.html", household=h)
 
 

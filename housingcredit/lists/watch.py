@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..accounts import gate
 from ..archives.models import Household
 from ..audit import service as audit
 from ..extensions import db
@@ -45,7 +46,7 @@ def after_facts_changed(household_id: int, *, facts=None, procedures=None) -> No
     for opening in _missing_transfers(lists, procedures):
         procedures.append(_open(h, WATCH_TRANSFER, opening.date, record_id=opening.record_id,
                                 basis=_stored(lambda: _("Moderate or severe behaviour (record %(id)s) during "
-                                                        "the watch period.", id=opening.record_id))))
+                                                        "the watch period.", id=opening.record_id)), who=gate.SYSTEM))
     refresh_household(h.id, today, _Known(h.id, facts, objections))
 
 
@@ -129,11 +130,12 @@ def _watch_warning(h: Household, row: WatchEntry) -> None:
                       until=row.until_date.isoformat()))
 
 
-def expire_watch(today: date | None = None, each=None) -> dict:
+def expire_watch(today: date | None = None, each=None, *, who: "gate.Actor") -> dict:
     """Daily: reconcile every household whose watch period ended before today (off the list the day after).
 
     `each` (batches.Batches) may run the households in batches; by default all in the caller's transaction."""
     from ..batches import in_turn
+    gate.require("lists.write", who)
     today = today or _today()
     ids = db.session.scalars(sa.select(WatchEntry.household_id).where(WatchEntry.end_date.is_(None),
                                                                       WatchEntry.until_date < today)

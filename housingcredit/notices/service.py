@@ -34,10 +34,11 @@ def for_household(household_id: int) -> list[Notice]:
 
 
 def for_reader(household_id: int, who) -> list[Notice]:
-    """The household's notices for someone allowed to see its archive (the gate decides; NotFound otherwise)."""
+    """The household's notices for someone allowed to see its archive (the gate decides; NotFound otherwise);
+    a staff read is logged as "notices.read"."""
     from ..accounts import gate
     from ..archives.models import Household
-    gate.check_household(db.session.get(Household, household_id), "archive.read", who)
+    gate.read_household(db.session.get(Household, household_id), "archive.read", who, "notices.read")
     return for_household(household_id)
 
 
@@ -47,7 +48,8 @@ def unread_count(household_id: int) -> int:
 
 
 def open_notice(notice_id: int, who) -> Notice:
-    """Show one notice; when the household itself opens it, it is marked read (with an audit entry)."""
+    """Show one notice; when the household itself opens it, it is marked read (with a "notice.open" audit entry,
+    no `.read`: a household's own reads are no staff reads); a staff read is logged as "notice.read"."""
     from ..accounts import gate
     from ..accounts.models import Role
     from ..archives.models import Household
@@ -55,10 +57,11 @@ def open_notice(notice_id: int, who) -> Notice:
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         raise NotFound()
-    household = gate.check_household(db.session.get(Household, notice.household_id), "archive.read", who)
+    household = gate.read_household(db.session.get(Household, notice.household_id), "archive.read", who,
+                                    "notice.read", "notice", notice.id)
     if who.role == Role.household and notice.read_dt is None:
         notice.read_dt = get_clock().now_utc()
         db.session.flush()
-        audit.record("notice.read", "notice", notice.id, household_id=household.id,
+        audit.record("notice.open", "notice", notice.id, household_id=household.id,
                      region_code=household.region_code, actor=who)
     return notice

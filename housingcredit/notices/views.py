@@ -33,7 +33,7 @@ def show(notice_id: int):
 @bp.app_context_processor
 def notice_helpers():
     def household_notices(household):
-        return service.for_household(household.id)
+        return service.for_reader(household.id, gate.user())
 
     def unread_notices():
         if current_user.is_authenticated and current_user.role == Role.household:

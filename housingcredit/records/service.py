@@ -13,7 +13,7 @@ from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ..accounts import gate, regions
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..archives.models import Household
 from ..audit import service as audit
 from ..clock import add_working_days, get_clock
@@ -64,15 +64,13 @@ def _household_of(record: Record) -> Household:
 def get_record(record_id: int, who: User) -> Record:
     """A record with its facts, if `who` may see its household; a staff read is logged (SPEC §11)."""
     r = _record(record_id)
-    h = gate.check_household(_household_of(r), "credit.read", who)
-    if who.role != Role.household:
-        audit.record("record.read", "record", r.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(_household_of(r), "credit.read", who, "record.read", "record", r.id)
     return r
 
 
 def records_for_household(household_id: int, who: User) -> list[Record]:
-    h = gate.check_household(db.session.get(Household, household_id), "credit.read", who)
+    """The household's records, newest first; a staff read is logged as "records.read" (one per request)."""
+    h = gate.read_household(db.session.get(Household, household_id), "credit.read", who, "records.read")
     return db.session.scalars(
         sa.select(Record).where(Record.household_id == h.id).order_by(Record.id.desc())
         .options(selectinload(Record.determination), selectinload(Record.revocation),
@@ -88,17 +86,15 @@ def get_evidence(evidence_id: int, who: User) -> tuple[Evidence, "storage.Path"]
         raise NotFound()
     if ev.record_id is not None:
         r = db.session.get(Record, ev.record_id)
-        h = gate.check_household(_household_of(r), "credit.read", who)
+        gate.read_household(_household_of(r), "credit.read", who, "evidence.read", "evidence", ev.id)
     else:
         from ..lists.models import Procedure
         household_id = db.session.scalar(sa.select(Procedure.household_id).where(Procedure.evidence_id == ev.id)
                                          .limit(1))
         if household_id is None:
             raise NotFound()
-        h = gate.check_household(db.session.get(Household, household_id), "lists.read", who)
-    if who.role != Role.household:
-        audit.record("evidence.read", "evidence", ev.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+        gate.read_household(db.session.get(Household, household_id), "lists.read", who, "evidence.read",
+                            "evidence", ev.id)
     return ev, storage.path_for(ev.sha256)
 
 

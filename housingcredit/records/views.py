@@ -274,7 +274,7 @@ def credit_panel_helpers():
             error, wanted = str(err.message), None
             result = scoring.credit_for(household, None, who=who)
         records = service.records_for_household(household.id, who)
-        points = scoring.credit_history(household, end=result.as_of)
+        points = scoring.credit_history(household, end=result.as_of, who=who)
         _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
         version = service.version_today()
         return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,

@@ -18,7 +18,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..accounts import gate
-from ..accounts.models import Role, User
 from ..archives.models import Household
 from ..audit import service as audit
 from ..clock import get_clock
@@ -103,19 +102,16 @@ def _check_as_of(as_of: date | None, field: str = "as_of") -> date:
     return check_date_in_rules(as_of, field)
 
 
-def credit_for(household, as_of: date | None = None, who: User | None = None) -> CreditResult:
+def credit_for(household, as_of: date | None = None, *, who: "gate.Actor") -> CreditResult:
     """The household's score, tier and explanation on `as_of` (default today), from facts.
 
-    With `who`, the gate is applied and a staff read is logged in the audit trail as "credit.read" (SPEC §11).
+    The gate is applied for `who` (a user, or gate.SYSTEM); a staff read is logged as "credit.read" (SPEC §1, §11).
     """
     h = _household(household)
-    if who is not None:
-        gate.check_household(h, "credit.read", who)
+    gate.check_household(h, "credit.read", who)
     as_of = _check_as_of(as_of)
     result = compute_credit(facts_for([h.id])[h.id], rules_book(), as_of)
-    if who is not None and who.role != Role.household:
-        audit.record("credit.read", "household", h.id, household_id=h.id, region_code=h.region_code,
-                     after={"as_of": as_of.isoformat()}, actor=(who.id, who.username))
+    gate.log_read("credit.read", h, who)
     return result
 
 
@@ -137,11 +133,11 @@ def change_dates(facts: Iterable[RecordFact], rules: RuleBook) -> set[date]:
 
 
 def credit_history(household, start: date | None = None, end: date | None = None,
-                   who: User | None = None) -> list[tuple[date, int, str]]:
-    """(date, score, tier) at `start`, at every change date in between, and at `end` — for the history chart."""
+                   *, who: "gate.Actor") -> list[tuple[date, int, str]]:
+    """(date, score, tier) at `start`, at every change date in between, and at `end` — for the history chart;
+    gated for `who`, a staff read logged as "credit.read"."""
     h = _household(household)
-    if who is not None:
-        gate.check_household(h, "credit.read", who)
+    gate.check_household(h, "credit.read", who)
     end = _check_as_of(end, "to")
     from ..clock import add_months
     if start is None:  # the default range begins two years back, never before the first rules version
@@ -157,9 +153,7 @@ def credit_history(household, start: date | None = None, end: date | None = None
     for d in days:
         r = compute_credit(facts, rules, d)
         points.append((d, r.score, r.tier))
-    if who is not None and who.role != Role.household:
-        audit.record("credit.read", "household", h.id, household_id=h.id, region_code=h.region_code,
-                     after={"history": f"{start.isoformat()}..{end.isoformat()}"}, actor=(who.id, who.username))
+    gate.log_read("credit.read", h, who)
     return points
 
 
@@ -203,13 +197,14 @@ def refresh_household(household_id: int) -> CreditState:
     return state
 
 
-def nightly_expire(today: date | None = None, each=None) -> dict:
+def nightly_expire(today: date | None = None, each=None, *, who: "gate.Actor") -> dict:
     """Refresh only the households whose cached state may have changed by `today` (next_change_date ≤ today).
 
     Idempotent: a refreshed household's next_change_date is after today, so a second run finds nothing to do.
     The caller (the job) commits; `each` (batches.Batches) may commit households in batches meanwhile.
     """
     from ..batches import in_turn
+    gate.require("credit.rebuild", who)
     today = today or get_clock().today()
     ids = db.session.scalars(sa.select(CreditState.household_id)
                              .where(CreditState.next_change_date <= today)

@@ -16,7 +16,6 @@ from housingcredit.lists.engine import ObjectionFact
 from housingcredit.lists.engine import WatchEntry as EngineEntry
 from housingcredit.lists.models import ProcedureGround, ProcedureStep, WatchEntry
 from housingcredit.lists.queries import in_force_sql
-from housingcredit.records import service as records
 from tests import factories
 from tests.records.helpers import revoke
 

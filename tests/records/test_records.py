@@ -22,6 +22,7 @@ from tests.conftest import login
 from tests.factories import make_household, make_household_user, make_user
 
 from .helpers import JPEG, PDF, PNG, confirm, make_record, record_data, revoke
+from housingcredit.accounts.gate import SYSTEM
 
 
 def _evidence_files(app) -> set[str]:
@@ -199,8 +200,8 @@ def test_spec_4_revocation_is_a_decision_effective_on_its_confirmation_date(app,
     assert resp.get_json()["revocation"]["revoked_date"] == "2026-08-05"
     state = db.session.get(CreditState, household.id)
     assert (state.score, state.tier) == (100, "good")
-    assert scoring.credit_for(household, date(2026, 8, 4)).score == 70  # still counts for the days before
-    assert scoring.credit_for(household, date(2026, 8, 5)).score == 100
+    assert scoring.credit_for(household, date(2026, 8, 4), who=SYSTEM).score == 70  # still counts for the days before
+    assert scoring.credit_for(household, date(2026, 8, 5), who=SYSTEM).score == 100
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 1  # nothing deleted
     notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "revocation"))
     assert notice.issued_date == date(2026, 8, 5) and "2026-08-05" in notice.body and "登记错误" in notice.body
@@ -286,7 +287,7 @@ def test_hb_seven_repaired_record_stops_counting(app, clock):
     service.record_repair(record.id, "已补缴全部欠租", caseworker)
     db.session.commit()
     assert db.session.get(CreditState, household.id).score == 100
-    assert scoring.credit_for(household, date(2026, 9, 15)).score == 85
+    assert scoring.credit_for(household, date(2026, 9, 15), who=SYSTEM).score == 85
     with pytest.raises(Conflict):
         service.record_repair(record.id, "again", caseworker)
 

@@ -21,6 +21,7 @@ from housingcredit.scoring.models import CreditState
 from tests.conftest import _config, is_postgres
 from tests.factories import make_household, make_user
 from tests.records.helpers import confirm, make_record
+from housingcredit.accounts.gate import SYSTEM
 
 RULES = ROOT / "config" / "rules" / "2018-12-01-hubei.yaml"
 
@@ -59,7 +60,7 @@ def _history(clock):
 
 def test_spec_5_rebuild_from_facts_equals_incremental_cache(app, clock, runner):
     hh = _history(clock)
-    service.nightly_expire(clock.today())  # the incremental path includes the nightly job
+    service.nightly_expire(clock.today(), who=SYSTEM)  # the incremental path includes the nightly job
     db.session.commit()
     incremental = _states()
     result = runner.invoke(args=["credit", "rebuild"])
@@ -81,14 +82,14 @@ def test_spec_5_nightly_job_expires_use_periods_idempotently(app, clock):
     confirm(make_record(household, make_user("caseworker", "420100"), "HB08"), make_user("reviewer", "420100"))
     state = db.session.get(CreditState, household.id)
     assert (state.score, state.next_change_date) == (95, date(2026, 12, 16))
-    assert service.nightly_expire(date(2026, 12, 15))["refreshed"] == 0  # still counts on D + 6 months
+    assert service.nightly_expire(date(2026, 12, 15), who=SYSTEM)["refreshed"] == 0  # still counts on D + 6 months
     clock.set(date(2026, 12, 16))
-    first = service.nightly_expire(clock.today())
+    first = service.nightly_expire(clock.today(), who=SYSTEM)
     db.session.commit()
     assert (first["refreshed"], first["changed"]) == (1, 1)
     state = db.session.get(CreditState, household.id)
     assert (state.score, state.tier, state.next_change_date) == (100, "good", None)
-    second = service.nightly_expire(clock.today())
+    second = service.nightly_expire(clock.today(), who=SYSTEM)
     db.session.commit()
     assert (second["refreshed"], second["changed"]) == (0, 0)
     assert _states()[household.id] == (100, "good", None)
@@ -179,4 +180,4 @@ def test_hb_five_two_reviewers_confirming_at_once_leave_a_correct_score(app):
         db.session.expire_all()
         state = db.session.get(CreditState, household.id)
         assert (state.score, state.tier) == (55, "severe")
-        assert service.credit_for(household).score == 55
+        assert service.credit_for(household, who=SYSTEM).score == 55
