@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from ..accounts import gate, regions
+from ..accounts import gate
 from ..accounts.models import Role, User
 from ..archives.models import Household
 from ..audit import service as audit
@@ -88,6 +88,7 @@ def get_objection(objection_id: int, who: User) -> Objection:
 
 def objections_for(household_id: int, who: User) -> list[Objection]:
     h = _household(household_id, who)
+    gate.log_read("objections.read", h, who)  # a staff read of the household's file (SPEC §1)
     return list(db.session.scalars(sa.select(Objection).where(Objection.household_id == h.id)
                                    .order_by(Objection.id.desc())
                                    .options(selectinload(Objection.materials),
@@ -157,7 +158,7 @@ def _pick_handler(h: Household, recorder_id: int | None) -> User | None:
     """A caseworker of the household's region other than the record's recorder, the least loaded first."""
     candidates = [u for u in db.session.scalars(sa.select(User).where(User.role == Role.caseworker, User.active)
                                                 .order_by(User.id))
-                  if regions.covers(u.region_code, h.region_code) and u.id != recorder_id]
+                  if gate.reaches(u, h) and u.id != recorder_id]
     if not candidates:
         return None
     load_of = dict(db.session.execute(

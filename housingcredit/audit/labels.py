@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "notice.read": _l("Notice viewed"),
     "notices.read": _l("Notices viewed"),
     "records.read": _l("Records viewed"),
+    "objections.read": _l("Objections viewed"),
     "orders.read": _l("Rectification orders viewed"),
     "procedures.read": _l("Procedures viewed"),
     "lists.read": _l("Lists viewed"),

@@ -55,8 +55,9 @@ def _reachable(household_id: int):
     """The household when the user may see its lists page, else None (then nothing of it is shown)."""
     from ..archives.models import Household
     try:
+        who = gate.user()
         return gate.check_household(db.session.get(Household, household_id), "lists.read"
-                                    if current_user.role.value != "household" else "own.read")
+                                    if who.role.value != "household" else "own.read", who)
     except DomainError:
         return None
 

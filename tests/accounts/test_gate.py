@@ -180,6 +180,8 @@ STAFF_READS = {
     "/api/v1/households/<int:household_id>/orders": "orders.read",
     "/api/v1/households/<int:household_id>/procedures": "procedures.read",
     "/api/v1/records/<int:record_id>": "record.read",
+    "/households/<int:household_id>/objections/new": None,
+    "/api/v1/households/<int:household_id>/objections": "objections.read",
 }
 ID_ARGS = {"household_id", "record_id", "order_id", "procedure_id", "notice_id", "evidence_id"}
 
