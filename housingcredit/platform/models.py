@@ -12,7 +12,9 @@ from ..db import Base, IdMixin, big_fk
 class OutboxEvent(IdMixin, Base):
     __tablename__ = "outbox_events"
     __table_args__ = (sa.UniqueConstraint("household_id", "seq", name="uq_outbox_events_household_seq"),
-                      sa.Index("ix_outbox_events_pending", "delivered_dt", "id"))
+                      sa.Index("ix_outbox_events_pending", "delivered_dt", "id"),
+                      sa.CheckConstraint("seq >= 1", name="seq_positive"),
+                      sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"))
 
     household_id: Mapped[int] = big_fk("households.id")
     seq: Mapped[int]
