@@ -134,7 +134,7 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
                  clause=clause, publicity=clock.publicity_start.isoformat(),
                  listing=clock.listing_effective.isoformat(), years=_procedure_rules(p).listing_years,
                  due=clock.response_due.isoformat())
-        return text + (" " + clock.warning if clock.warning else "")
+        return text + (" " + str(clock.warning) if clock.warning else "")
 
     _notice(h, "risk_notice", "procedure", p.id, opened, _l("Risk notice before joint-punishment listing"), body)
     _push(h, "punishment_list.opened", {"list": "punishment", "procedure_id": p.id, "status": OPENED,
@@ -305,8 +305,13 @@ def procedure_view(p: Procedure) -> dict:
             "steps": [{"step": s.step, "label": STEP_LABELS[s.step], "step_date": s.step_date, "reason": s.reason,
                        "reason_label": END_REASON_LABELS.get(s.reason) if s.reason else None} for s in p.steps],
             # working days are counted through the listing date; the term after it is in calendar years
-            "calendar_warning": working_days_warning(p.opened_date, max(
-                clock.listing_effective, p.next_date if p.state in (OPENED, PUBLICITY) else clock.listing_effective))}
+            "calendar_warning": _shown(working_days_warning(p.opened_date, max(
+                clock.listing_effective, p.next_date if p.state in (OPENED, PUBLICITY) else clock.listing_effective)))}
+
+
+def _shown(text) -> str | None:
+    """A lazy text rendered now, in the reader's language."""
+    return str(text) if text else None
 
 
 # ---- the cached schedules, checked and rebuilt from the steps ---------------------------------------------------
