@@ -158,12 +158,15 @@ def _missing_years(start: date, end: date) -> list[int]:
     return [y for y in range(start.year, end.year + 1) if _arrangement(y) is None]
 
 
-def _warning(years: list[int]) -> str | None:
+def _warning(years: list[int]):
+    """A lazy translatable text: shown in the reader's language, stored (appended to a notice) in the official
+    one through i18n.official()."""
     if not years:
         return None
+    from flask_babel import lazy_gettext as _l
     listed = ", ".join(str(y) for y in years)
-    return (f"The State Council holiday arrangement for {listed} is missing: Monday to Friday were counted "
-            f"as working days. Check this deadline when the arrangement is published.")
+    return _l("The State Council holiday arrangement for %(years)s is missing: Monday to Friday were counted "
+              "as working days. Check this deadline when the arrangement is published.", years=listed)
 
 
 def calendar_warning(d: date) -> str | None:

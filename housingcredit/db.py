@@ -16,6 +16,16 @@ NAMING_CONVENTION = {
 }
 
 
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record):
+    """SQLite checks foreign keys only when asked, per connection: ask, so it refuses what PostgreSQL refuses.
+    (The migrations switch it off for their table rebuilds: migrations/env.py.)"""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
 class UTCDateTime(TypeDecorator):
     """Timestamps are stored in UTC and always come back timezone-aware (SQLite drops the zone)."""
 
@@ -49,3 +59,14 @@ class IdMixin:
 def big_fk(target: str, **kw):
     """A foreign key column matching IdMixin's id type on every dialect."""
     return mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.ForeignKey(target), **kw)
+
+
+def one_of(column: str, values, name: str | None = None) -> sa.CheckConstraint:
+    """A named CHECK constraint: `column` holds one of `values` (or NULL when the column allows it).
+
+    For the fixed code sets of the schema (states, steps, routes, reasons, tiers, businesses); never for codes
+    that come from the rules data (behaviour codes, sources, order grounds), which change without a migration.
+    Named `ck_<table>_<name or column>` by the naming convention.
+    """
+    quoted = ", ".join("'" + str(getattr(v, "value", v)).replace("'", "''") + "'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=name or column)

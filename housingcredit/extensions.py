@@ -67,8 +67,8 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
-    from .i18n import ensure_compiled
-    ensure_compiled(ROOT / "translations")
+    from .i18n import warn_if_not_compiled
+    warn_if_not_compiled(ROOT / "translations")  # compiled by the install step, never at start-up
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ROOT / "translations"))
 

@@ -1,10 +1,16 @@
-"""Message catalogues (翻译目录): compile each .po into its .mo when the .mo is missing or older.
+"""Message catalogues (翻译目录) and the one way text is written for keeping.
 
-The .mo files are build output and not committed; `ensure_compiled` runs at start-up (from
-extensions.init_app), so a fresh checkout, a test run or a new translation shows up without a separate build
-step.
-To add or change strings, run `scripts/i18n.sh` (extract + update), translate the new entries in
-translations/zh_Hans_CN/LC_MESSAGES/messages.po, and restart.
+The .mo files are build output and not committed. They are compiled by the install step (`./manage.sh`
+runs `pybabel compile -d translations`; `scripts/i18n.sh` compiles after an update; the test session compiles
+once in tests/conftest.py) — never at start-up: a deployment whose package folder is read-only still speaks
+Chinese, and a process never writes into its own code. At start-up `warn_if_not_compiled` only logs a missing
+or stale catalogue.
+To add or change strings, run `scripts/i18n.sh` (extract + update + compile), translate the new entries in
+translations/zh_Hans_CN/LC_MESSAGES/messages.po, run it again, and restart.
+
+`official(text_fn)`: text that is stored (notices, notes, platform payloads, warnings appended to documents) is
+written in the official language (Chinese, BABEL_DEFAULT_LOCALE) whatever the language of the user whose click
+caused it; the UI translates labels only when showing them.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from babel.messages import mofile, pofile
 
@@ -48,6 +55,33 @@ def ensure_compiled(translations_dir: str | os.PathLike) -> list[Path]:
         log.info("compiled %s", mo_path)
         written.append(mo_path)
     return written
+
+
+def stale_catalogues(translations_dir: str | os.PathLike) -> list[Path]:
+    """The `<locale>/LC_MESSAGES/*.po` whose .mo is missing or older."""
+    out = []
+    for po_path in sorted(Path(translations_dir).glob("*/LC_MESSAGES/*.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            out.append(po_path)
+    return out
+
+
+def warn_if_not_compiled(translations_dir: str | os.PathLike) -> None:
+    """At start-up: log (never write) a catalogue the install step did not compile."""
+    for po_path in stale_catalogues(translations_dir):
+        log.warning("translation catalogue %s is not compiled or is stale; run `pybabel compile -d translations` "
+                    "(./manage.sh does it) — until then its strings show untranslated", po_path)
+
+
+def official(text_fn: Callable[[], object]) -> str:
+    """Text kept in the database or sent out (notices, notes, platform payloads): rendered in the official
+    language (BABEL_DEFAULT_LOCALE, Chinese) whatever the request's language. `text_fn` is called (or, when it
+    is a lazy string or plain text, converted) inside that locale."""
+    from flask import current_app
+    from flask_babel import force_locale
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return str(text_fn() if callable(text_fn) else text_fn)
 
 
 def title_of(item) -> str:

@@ -11,8 +11,8 @@
 #    经办人, 评审人, 主管, 审计, 失信行为, 重点关注名单, 失信联合惩戒对象名单, 信用修复, 异议 …) and remove the
 #    "#, fuzzy" marks you have checked.
 #
-# Compiling is automatic: housingcredit.i18n.ensure_compiled() writes the .mo at start-up when the .po is newer
-# (the .mo files are not committed). tests/test_i18n.py fails while any string is untranslated, fuzzy or missing
+# Compiling is a build step, never done by the app at start-up (the .mo files are not committed): this script
+# compiles at its end, ./manage.sh at every install, the test session once (tests/conftest.py). tests/test_i18n.py fails while any string is untranslated, fuzzy or missing
 # from the catalogue.
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,4 +27,5 @@ if [ -f "$PO" ]; then
 else
     "$PYBABEL" init -i translations/messages.pot -d translations -l zh_Hans_CN --no-wrap
 fi
-echo "Now translate the empty and fuzzy entries in $PO"
+"$PYBABEL" compile -d translations || echo "warning: the catalogue did not compile yet"
+echo "Now translate the empty and fuzzy entries in $PO, then run this script again (it compiles)"

@@ -18,6 +18,13 @@ from .strict_client import StrictClient
 _TMP = tempfile.mkdtemp(prefix="hc-test-")
 
 
+def pytest_sessionstart(session):
+    """The build step a test run needs: compile the catalogues, as ./manage.sh does (the app never does)."""
+    from housingcredit import ROOT
+    from housingcredit.i18n import ensure_compiled
+    ensure_compiled(ROOT / "translations")
+
+
 def database_url() -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
 

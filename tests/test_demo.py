@@ -212,7 +212,7 @@ def test_demo_credit_history_keeps_the_audit_chain_intact(loaded, runner):
 
 def test_demo_credit_history_is_capped_whatever_the_total(app, monkeypatch):
     from housingcredit.records.models import Record
-    monkeypatch.setattr(demo, "CREDIT_CAP", 5)
+    monkeypatch.setattr(demo.credit, "CREDIT_CAP", 5)  # the credit histories live in housingcredit.demo.credit
     stats = demo.load(households=300, seed=3, echo=lambda _: None)
     assert stats["credit"]["households"] == 5
     assert db.session.scalar(sa.select(sa.func.count(sa.distinct(Record.household_id)))) == 5

@@ -111,3 +111,24 @@ def test_design_8_catalogues_compile_when_the_po_is_newer(tmp_path):
     from babel.support import Translations
     assert Translations.load(str(tmp_path), ["zh_Hans_CN"]).gettext("Log in") == "登录"
     assert not list(target.glob(".messages-*"))  # no temporary file left behind
+
+
+def test_tidy_5_start_up_never_compiles_into_the_package_folder(tmp_path, monkeypatch):
+    """A read-only deployment: the app only reads the .mo the install step produced; a missing or stale one is
+    logged, never written at start-up."""
+    from housingcredit import create_app
+    from housingcredit import extensions, i18n
+    from tests.conftest import _config
+    target = tmp_path / "zh_Hans_CN" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    (target / "messages.po").write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n',
+                                        encoding="utf-8")
+    assert i18n.stale_catalogues(tmp_path) == [target / "messages.po"]
+    written = []
+    monkeypatch.setattr(i18n, "ensure_compiled", lambda *a, **k: written.append(a))
+    monkeypatch.setattr(i18n.mofile, "write_mo", lambda *a, **k: written.append(a))
+    create_app(_config())
+    i18n.warn_if_not_compiled(tmp_path)
+    assert written == []
+    assert not (target / "messages.mo").exists()
+    assert "ensure_compiled" not in extensions.init_app.__code__.co_names

@@ -30,7 +30,7 @@ class User(IdMixin, UserMixin, Base):
 
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(64))
-    role: Mapped[Role] = mapped_column(sa.Enum(Role, name="role", native_enum=False, length=16))
+    role: Mapped[Role] = mapped_column(sa.Enum(Role, name="role", native_enum=False, length=16, create_constraint=True))
     region_code: Mapped[str] = mapped_column(sa.String(6))
     household_id: Mapped[int | None] = big_fk("households.id", unique=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))

@@ -41,7 +41,8 @@ class Household(IdMixin, Base):
     income_yuan: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
     assets_yuan: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     protection_category: Mapped[ProtectionCategory] = mapped_column(
-        sa.Enum(ProtectionCategory, name="protection_category", native_enum=False, length=16))
+        sa.Enum(ProtectionCategory, name="protection_category", native_enum=False, length=16,
+                create_constraint=True))
     protection_mode: Mapped[str] = mapped_column(sa.String(40), default="")
     protection_group: Mapped[str] = mapped_column(sa.String(40), default="")
     priority_flags: Mapped[list] = mapped_column(sa.JSON, default=list)
@@ -71,6 +72,7 @@ class Member(IdMixin, Base):
     household_id: Mapped[int] = big_fk("households.id")
     name: Mapped[str] = mapped_column(sa.String(40))
     id_number: Mapped[str] = mapped_column(sa.String(18), unique=True)
-    relation: Mapped[Relation] = mapped_column(sa.Enum(Relation, name="relation", native_enum=False, length=10))
+    relation: Mapped[Relation] = mapped_column(sa.Enum(Relation, name="relation", native_enum=False, length=10,
+                                                               create_constraint=True))
 
     household: Mapped[Household] = relationship(back_populates="members")

@@ -145,6 +145,11 @@ def _render_archive(household, own: bool):
     """The archive page. The history is read into plain dicts first: the panels the page includes commit (their
     reads are audited), and a commit expires every loaded entity — entries kept as entities would each be
     reloaded by its own SELECT while the page renders. The history pages by keyset (`?before=<entry id>`)."""
+    from ..lists.views import lists_panel
+    from ..notices import service as notices
+    from ..records.views import credit_panel
+    panels = {"credit": credit_panel(household), "lp": lists_panel(household),  # the credit read commits
+              "household_notices": notices.for_household(household.id)}
     size = current_app.config["PAGE_SIZE"]
     before = request.args.get("before", type=int)
     entries = audit.history(household.id, limit=size + 1, before=before)
@@ -157,7 +162,8 @@ def _render_archive(household, own: bool):
         views = [{"dt": e.dt, "actor_label": e.actor_label}
                  for e in audit.history(household.id, reads=True, limit=size) if e.action == "household.read"]
     return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
-                           older=older, before=before, full_id=gate.can("archive.read_id_number") and not own)
+                           older=older, before=before, full_id=gate.can("archive.read_id_number") and not own,
+                           **panels)
 
 
 # ---- change history: before/after, field by field ----------------------------------------------------------

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ..accounts import gate
@@ -17,6 +15,7 @@ from ..archives.models import Household
 from ..clock import get_clock
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import official
 from ..notices import service as notices
 from ..platform import service as platform
 from ..scoring import service as scoring
@@ -92,13 +91,10 @@ def _push(h: Household, kind: str, payload: dict) -> None:
     platform.enqueue(h.id, kind, body)
 
 
-def _stored(text_fn: Callable[[], str]) -> str:
-    """Text kept in the database or sent to the household: in the default language (Chinese first)."""
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        return str(text_fn())
+_stored = official  # text kept in the database or sent to the household: housingcredit.i18n.official
 
 
 def _notice(h: Household, kind: str, ref_type: str, ref_id, on: date, title, body_fn: Callable[[], str]) -> None:
     """A written notice in the household's language (Chinese first), issued once per (kind, ref)."""
-    text_title, text_body = _stored(lambda: str(title)), _stored(body_fn)
+    text_title, text_body = official(title), official(body_fn)
     notices.issue(h.id, kind, ref_type, ref_id, text_title, text_body, issued_date=on, region_code=h.region_code)

@@ -109,7 +109,7 @@ class ProcedureFacts:
 # ---- results -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class WatchEntry:
+class WatchPeriod:
     """One stay on the watch list: from `start` (T) through `until` (T + period); `end` is the first day off it."""
 
     start: date
@@ -140,7 +140,7 @@ class ProcedureOpening:
 
 @dataclass(frozen=True)
 class WatchHistory:
-    entries: list[WatchEntry] = field(default_factory=list)
+    entries: list[WatchPeriod] = field(default_factory=list)
     procedures_opened: list[ProcedureOpening] = field(default_factory=list)
 
 
@@ -223,11 +223,11 @@ class ListsState:
     """The household's lists on `as_of`: every watch entry, every procedure (with schedule), the openings."""
 
     as_of: date
-    watch: tuple[WatchEntry, ...]
+    watch: tuple[WatchPeriod, ...]
     procedures: tuple[ProcedureState, ...]
     opened: tuple[ProcedureOpening, ...]
 
-    def watch_on(self, on: date | None = None) -> WatchEntry | None:
+    def watch_on(self, on: date | None = None) -> WatchPeriod | None:
         on = on or self.as_of
         return next((e for e in self.watch if e.in_force(on)), None)
 
@@ -488,8 +488,8 @@ class _Open:
     grounds: list[RecordFact]
     mild: bool
 
-    def close(self, end: date | None, reason: str | None) -> WatchEntry:
-        return WatchEntry(start=self.start, until=self.until, end=end, reason=reason,
+    def close(self, end: date | None, reason: str | None) -> WatchPeriod:
+        return WatchPeriod(start=self.start, until=self.until, end=end, reason=reason,
                           grounds=tuple(g.id for g in self.grounds), mild=self.mild)
 
     def holds(self, on: date) -> bool:
@@ -547,7 +547,7 @@ def derive_lists(records: Iterable[RecordFact], rules: RuleBook, as_of: date,
     event_days |= {e.date for e in procedures.ends if e.date <= as_of}
     event_days |= {o.decided for o in procedures.objections if o.decided and o.decided <= as_of}
 
-    entries: list[WatchEntry] = []
+    entries: list[WatchPeriod] = []
     opened: list[ProcedureOpening] = []
     done: list[_Proc] = []
     current: _Open | None = None
@@ -635,7 +635,7 @@ def watch_history(records: Iterable[RecordFact], rules: RuleBook, horizon: date,
 
 
 def watch_status(records: Iterable[RecordFact], rules: RuleBook, as_of: date,
-                 other_procedures: Iterable[date] = (), procedures: ProcedureFacts | None = None) -> WatchEntry | None:
+                 other_procedures: Iterable[date] = (), procedures: ProcedureFacts | None = None) -> WatchPeriod | None:
     """The entry in force on as_of, from facts dated on or before it only (later facts cannot change it)."""
     for entry in watch_history(records, rules, as_of, other_procedures, procedures).entries:
         if entry.in_force(as_of):

@@ -23,7 +23,7 @@ from typing import Hashable, Iterable
 
 from ..rules.loader import RuleBook
 from ..scoring.engine import RecordFact, compute_credit, standing
-from .engine import (ListsState, ObjectionFact, ProcedureFacts, ProcedureState, WatchEntry, derive_lists,
+from .engine import (ListsState, ObjectionFact, ProcedureFacts, ProcedureState, WatchPeriod, derive_lists,
                      grounds_hold)
 
 MAY_PROCEED, RESTRICTED = "may_proceed", "restricted"
@@ -94,7 +94,7 @@ class MeasuresResult:
     tier_without_disputed: str
     in_force: tuple[Measure, ...]
     suspended: tuple[Measure, ...]
-    watch: WatchEntry | None
+    watch: WatchPeriod | None
     listing: ProcedureState | None  # the procedure whose listing is in force on as_of
     ban: ProcedureState | None  # the procedure whose application ban is in force on as_of
     procedure: ProcedureState | None  # the procedure or listing open on as_of

@@ -7,7 +7,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, big_fk
+from ..db import Base, IdMixin, big_fk, one_of
+from ..rules.loader import BUSINESSES, HOUSEHOLD_TIERS
+from .schemas import END_REASONS, ROUTES, STEPS, WATCH_REASONS
 
 
 class WatchEntry(IdMixin, Base):
@@ -16,7 +18,8 @@ class WatchEntry(IdMixin, Base):
     __tablename__ = "watch_entries"
     __table_args__ = (sa.UniqueConstraint("household_id", "start_date", name="uq_watch_entries_household_start"),
                       sa.Index("ix_watch_entries_until", "until_date"),
-                      sa.Index("ix_watch_entries_list_order", "start_date", "id"))  # the watch list's order
+                      sa.Index("ix_watch_entries_list_order", "start_date", "id"),  # the watch list's order
+                      one_of("reason", WATCH_REASONS))
 
     household_id: Mapped[int] = big_fk("households.id", index=True)
     region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
@@ -66,7 +69,8 @@ class Procedure(IdMixin, Base):
 
     __tablename__ = "procedures"
     __table_args__ = (sa.Index("ix_procedures_state_next", "state", "next_date"),
-                      sa.Index("ix_procedures_window_end", "window_end"))
+                      sa.Index("ix_procedures_window_end", "window_end"),
+                      one_of("state", STEPS), one_of("route", ROUTES))
 
     household_id: Mapped[int] = big_fk("households.id", index=True)
     region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
@@ -92,7 +96,8 @@ class ProcedureStep(IdMixin, Base):
     """One dated step of a procedure; each step happens at most once."""
 
     __tablename__ = "procedure_steps"
-    __table_args__ = (sa.UniqueConstraint("procedure_id", "step", name="uq_procedure_steps_procedure_step"),)
+    __table_args__ = (sa.UniqueConstraint("procedure_id", "step", name="uq_procedure_steps_procedure_step"),
+                      one_of("step", STEPS), one_of("reason", END_REASONS))
 
     procedure_id: Mapped[int] = big_fk("procedures.id")
     step: Mapped[str] = mapped_column(sa.String(16))
@@ -125,6 +130,7 @@ class CreditCheck(IdMixin, Base):
     conclusion, the caller's region and the household's; no raw ID number kept."""
 
     __tablename__ = "credit_checks"
+    __table_args__ = (one_of("business", BUSINESSES), one_of("tier", HOUSEHOLD_TIERS))
 
     dt: Mapped[datetime]
     user_id: Mapped[int] = big_fk("users.id", index=True)

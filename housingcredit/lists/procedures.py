@@ -306,7 +306,7 @@ def _open(h: Household, route: str, opened: date, *, record_id=None, order_id=No
                  opened=opened.isoformat(), archive=h.archive_no, route=str(ROUTE_LABELS[route]), basis=basis,
                  clause=clause, publicity=publicity.isoformat(), listing=listing.isoformat(),
                  years=version.procedure.listing_years, due=due.isoformat())
-        return text + (" " + clock.warning if clock.warning else "")
+        return text + (" " + str(clock.warning) if clock.warning else "")
 
     _notice(h, "risk_notice", "procedure", p.id, opened, _l("Risk notice before joint-punishment listing"), body)
     _push(h, "punishment_list.opened", {"list": "punishment", "procedure_id": p.id, "status": OPENED,
@@ -535,7 +535,13 @@ def procedure_view(p: Procedure) -> dict:
                          "attached_date": g.attached_date, "record_id": g.record_id, "order_id": g.order_id,
                          "basis": g.basis} for g in p.attached],
             # working days are counted through the listing date; the term after it is in calendar years
-            "calendar_warning": working_days_warning(p.opened_date, max(clock.listing_effective, counted_through))}
+            "calendar_warning": _shown(working_days_warning(p.opened_date, max(clock.listing_effective,
+                                                                               counted_through)))}
+
+
+def _shown(text) -> str | None:
+    """A lazy text rendered now, in the reader's language."""
+    return str(text) if text else None
 
 
 # ---- the cached schedules, checked and rebuilt from the facts ---------------------------------------------------

@@ -19,27 +19,33 @@ from .forms import ComplianceForm, CreditCheckForm, OrderForm, ProcedureForm, St
 bp = Blueprint("lists", __name__)
 
 
+def lists_panel(household) -> dict | None:
+    """What templates/lists/_lists_panel.html shows (context `lp`, and `lp.forms` when the user may write):
+    prepared by the view that includes the panel (templates only render)."""
+    if not current_user or not current_user.is_authenticated:
+        return None
+    try:
+        data = service.panel(household, current_user._get_current_object())
+    except DomainError:
+        return None
+    if data.get("can_write"):
+        data = dict(data, forms=_panel_forms(data))
+    return data
+
+
+def _panel_forms(data):
+    order = OrderForm(prefix="order")
+    order.ground.choices = [SelectChoice(g.code, f"{g.clause} {title_of(g)}") for g in data["grounds"]]
+    procedure = ProcedureForm(prefix="proc")
+    procedure.route.choices = [SelectChoice(r, str(service.ROUTE_LABELS[r])) for r in service.MANUAL_ROUTES]
+    return {"order": order, "compliance": ComplianceForm(prefix="comp"), "procedure": procedure,
+            "step": StepForm(prefix="step")}
+
+
 @bp.app_context_processor
 def lists_helpers():
-    """`lists_panel(household)` for templates/lists/_lists_panel.html, included by the archive page."""
-    def lists_panel(household):
-        if not current_user or not current_user.is_authenticated:
-            return None
-        try:
-            return service.panel(household, current_user._get_current_object())
-        except DomainError:
-            return None
-
-    def panel_forms(household, data):
-        order = OrderForm(prefix="order")
-        order.ground.choices = [SelectChoice(g.code, f"{g.clause} {title_of(g)}") for g in data["grounds"]]
-        procedure = ProcedureForm(prefix="proc")
-        procedure.route.choices = [SelectChoice(r, str(service.ROUTE_LABELS[r])) for r in service.MANUAL_ROUTES]
-        return {"order": order, "compliance": ComplianceForm(prefix="comp"), "procedure": procedure,
-                "step": StepForm(prefix="step")}
-
-    return {"lists_panel": lists_panel, "lists_panel_forms": panel_forms,
-            "business_label": lambda b: service.BUSINESS_LABELS.get(b, b),
+    """Labels for the lists templates (no query: the panel's data is prepared by `lists_panel`)."""
+    return {"business_label": lambda b: service.BUSINESS_LABELS.get(b, b),
             "step_label": lambda s: service.STEP_LABELS.get(s, s) if s else "",
             "watch_reason_label": lambda r: service.WATCH_REASON_LABELS.get(r, r) if r else ""}
 
@@ -78,7 +84,7 @@ def _act(household_id: int, action, success: str, form: str | None = None):
         details = "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}"
                             for k, v in err.to_dict()["errors"].items())
         flash(f"{err.message}{' — ' + details if details else ''}", "error")
-        return render_template("lists/household.html", household=h, failed=form), err.status
+        return render_template("lists/household.html", household=h, failed=form, lp=lists_panel(h)), err.status
     return _back(household_id)
 
 
@@ -132,7 +138,7 @@ def household(household_id: int):
     h = gate.read_household(db.session.get(Household, household_id), "lists.read"
                             if current_user.role.value != "household" else "own.read", gate.user(), "lists.read")
     db.session.commit()  # the staff read is logged (SPEC §1); the panel below adds no second entry
-    return render_template("lists/household.html", household=h)
+    return render_template("lists/household.html", household=h, lp=lists_panel(h))
 
 
 @bp.route("/households/<int:household_id>/orders", methods=["POST"])

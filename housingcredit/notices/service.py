@@ -7,16 +7,31 @@ import sqlalchemy as sa
 
 from ..audit import service as audit
 from ..clock import get_clock
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Conflict
 from ..extensions import db
 from .models import Notice
 
 
 def issue(household_id: int, kind: str, ref_type: str, ref_id, title: str, body: str,
           issued_date: date | None = None, region_code: str | None = None) -> Notice:
-    """Queue the notice unless this (kind, ref) was already issued: calling twice is harmless."""
+    """Queue the notice unless this (kind, ref) was already issued: calling twice is harmless.
+
+    A notice that cannot be built is never dropped: without a household, kind, reference, or a title and body
+    already rendered as text (official(), Chinese), or when the (kind, ref) was issued to another household,
+    the use case fails here (Conflict) and its transaction is rolled back with it.
+    """
+    if not (household_id and kind and ref_type and ref_id is not None and str(ref_id)
+            and isinstance(title, str) and title.strip() and isinstance(body, str) and body.strip()):
+        raise Conflict(_l("The notice %(kind)s for %(ref)s could not be written; nothing was changed.",
+                          kind=kind, ref=f"{ref_type}:{ref_id}"))
     existing = db.session.scalar(sa.select(Notice).where(Notice.kind == kind, Notice.ref_type == ref_type,
                                                          Notice.ref_id == str(ref_id)))
     if existing is not None:
+        if existing.household_id != household_id:  # the same document for someone else: a real failure
+            raise Conflict(_l("The notice %(kind)s for %(ref)s was already issued to another household; nothing "
+                              "was changed.", kind=kind, ref=f"{ref_type}:{ref_id}"))
         return existing
     clock = get_clock()
     notice = Notice(household_id=household_id, kind=kind, ref_type=ref_type, ref_id=str(ref_id), title=title,

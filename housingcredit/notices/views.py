@@ -32,12 +32,8 @@ def show(notice_id: int):
 
 @bp.app_context_processor
 def notice_helpers():
-    def household_notices(household):
-        return service.for_reader(household.id, gate.user())
-
-    def unread_notices():
-        if current_user.is_authenticated and current_user.role == Role.household:
-            return service.unread_count(current_user.household_id)
-        return 0
-
-    return {"household_notices": household_notices, "unread_notices": unread_notices}
+    """The unread count of the badge in base.html, prepared before the page renders (one read, no write); a
+    household's notice list (`household_notices`) is prepared by the view that shows it."""
+    if current_user and current_user.is_authenticated and current_user.role == Role.household:
+        return {"unread_notices": service.unread_count(current_user.household_id)}
+    return {"unread_notices": 0}

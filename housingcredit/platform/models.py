@@ -26,7 +26,9 @@ class OutboxEvent(IdMixin, Base):
                       sa.UniqueConstraint("stream", "seq", name="uq_outbox_events_stream_seq"),
                       sa.UniqueConstraint("idempotency_key", name="uq_outbox_events_idempotency_key"),
                       sa.Index("ix_outbox_events_pending", "delivered_dt", "id"),
-                      sa.Index("ix_outbox_events_status", "status", "id"))
+                      sa.Index("ix_outbox_events_status", "status", "id"),
+                      sa.CheckConstraint("seq >= 1", name="seq_positive"),
+                      sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"))
 
     household_id: Mapped[int | None] = big_fk("households.id", nullable=True)
     stream: Mapped[str] = mapped_column(sa.String(40))

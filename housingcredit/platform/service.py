@@ -5,19 +5,32 @@ retrying a dead letter, reconciliation and repair) are below. Every write here i
 """
 from __future__ import annotations
 
+import json
 import uuid
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..clock import get_clock
+from ..errors import Conflict
 from ..extensions import db
 from .models import ACKNOWLEDGED, AUDIT_STREAM, DEAD, FAILED, PENDING, STATUSES, OutboxEvent
 
 
 def enqueue(household_id: int | None, kind: str, payload: dict, *, stream: str | None = None) -> OutboxEvent:
     """Append an event with the next sequence number of its stream (a household's, or a named one for events
-    about no household); unique per stream: a race fails, never reorders."""
+    about no household); unique per stream: a race fails, never reorders.
+
+    An event that cannot be built (no household or stream, no kind, a payload that is not a JSON object of plain
+    values — a lazy translation, a date, an object) is never dropped or stored half: the use case fails here
+    (Conflict) and its transaction is rolled back with it."""
+    try:
+        if not ((household_id or stream) and kind and isinstance(payload, dict)):
+            raise TypeError("a household or stream, a kind and a dict payload are required")
+        json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise Conflict(_l("The platform event %(kind)s could not be built (%(why)s); nothing was changed.",
+                          kind=kind, why=type(err).__name__)) from err
     stream = stream or str(household_id)
     last = db.session.scalar(sa.select(sa.func.max(OutboxEvent.seq)).where(OutboxEvent.stream == stream))
     event = OutboxEvent(household_id=household_id, stream=stream, seq=(last or 0) + 1, kind=kind, payload=payload,

@@ -10,7 +10,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, big_fk
+from ..db import Base, IdMixin, big_fk, one_of
+from .schemas import REVOCATION_REASONS
 
 
 class Decision(str, enum.Enum):
@@ -63,7 +64,8 @@ class Determination(IdMixin, Base):
     __tablename__ = "determinations"
 
     record_id: Mapped[int] = big_fk("records.id", unique=True)
-    decision: Mapped[Decision] = mapped_column(sa.Enum(Decision, name="decision", native_enum=False, length=10))
+    decision: Mapped[Decision] = mapped_column(sa.Enum(Decision, name="decision", native_enum=False, length=10,
+                                                                  create_constraint=True))
     legal_basis: Mapped[str] = mapped_column(sa.Text)
     determination_date: Mapped[date]
     reviewer_id: Mapped[int] = big_fk("users.id")
@@ -77,6 +79,7 @@ class Revocation(IdMixin, Base):
     """A record revoked (撤销) from a date: objection upheld, correction, or error found."""
 
     __tablename__ = "revocations"
+    __table_args__ = (one_of("reason", REVOCATION_REASONS),)
 
     record_id: Mapped[int] = big_fk("records.id", unique=True)
     revoked_date: Mapped[date]

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ..accounts import gate, regions
@@ -19,6 +18,7 @@ from ..audit import service as audit
 from ..clock import add_working_days, get_clock
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
+from ..i18n import official
 from ..rules.loader import Behaviour, RulesError
 from ..scoring import service as scoring
 from ..validation import load
@@ -303,7 +303,8 @@ def _payload(r: Record, h: Household, b: Behaviour, determination: Determination
 
 
 def _authority(who: User) -> str:
-    return regions.full_name(who.region_code) + " " + _("housing security department")
+    """The determining authority as the platform payload states it: in the official language (Chinese)."""
+    return official(lambda: regions.full_name(who.region_code) + " " + _("housing security department"))
 
 
 def determine(record_id: int, decision: str, legal_basis: str, who: User) -> Determination:
@@ -354,15 +355,15 @@ def determine(record_id: int, decision: str, legal_basis: str, who: User) -> Det
 def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination) -> None:
     """The written notice of determination (告知书) to the household, in Chinese (the household's language)."""
     from ..notices import service as notices
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        title = _("Notice of determination of dishonest behaviour")
-        body = _("On %(date)s the review committee confirmed the following dishonest behaviour in your household "
-                 "credit archive (%(archive)s): %(code)s %(title)s (%(clause)s). It deducts %(deduct)s points "
-                 "and counts through %(through)s. Legal basis: %(basis)s. If you disagree, you may file an "
-                 "objection with your reasons and materials (HB 七).",
-                 date=det.determination_date.isoformat(), archive=h.archive_no, code=b.code, title=b.title_zh,
-                 clause=b.clause, deduct=b.deduct, through=b.counts_through(det.determination_date).isoformat(),
-                 basis=det.legal_basis)
+    title = official(lambda: _("Notice of determination of dishonest behaviour"))
+    body = official(lambda: _(
+        "On %(date)s the review committee confirmed the following dishonest behaviour in your household credit "
+        "archive (%(archive)s): %(code)s %(title)s (%(clause)s). It deducts %(deduct)s points and counts through "
+        "%(through)s. Legal basis: %(basis)s. If you disagree, you may file an objection with your reasons and "
+        "materials (HB 七).",
+        date=det.determination_date.isoformat(), archive=h.archive_no, code=b.code, title=b.title_zh,
+        clause=b.clause, deduct=b.deduct, through=b.counts_through(det.determination_date).isoformat(),
+        basis=det.legal_basis))
     notices.issue(h.id, "determination", "record", r.id, title, body, issued_date=det.determination_date,
                   region_code=h.region_code)
 
@@ -486,13 +487,12 @@ def revoke_for_objection(r: Record, h: Household, note: str, who: User) -> Revoc
 def _revocation_notice(r: Record, h: Household, rev: Revocation) -> None:
     """The written notice of a revocation, in Chinese, on the day it takes effect."""
     from ..notices import service as notices
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        title = _("Notice of revocation of a dishonest-behaviour record")
-        body = _("From %(date)s the record of %(occurred)s in your household credit archive (%(archive)s) is "
-                 "revoked (%(reason)s) and no longer counts in your score. Answers about earlier dates stay as "
-                 "they were and are marked as revoked.", date=rev.revoked_date.isoformat(),
-                 occurred=r.occurred_date.isoformat(), archive=h.archive_no,
-                 reason=str(REASON_LABELS.get(rev.reason, rev.reason)))
+    title = official(lambda: _("Notice of revocation of a dishonest-behaviour record"))
+    body = official(lambda: _("From %(date)s the record of %(occurred)s in your household credit archive "
+                              "(%(archive)s) is revoked (%(reason)s) and no longer counts in your score. Answers "
+                              "about earlier dates stay as they were and are marked as revoked.",
+                              date=rev.revoked_date.isoformat(), occurred=r.occurred_date.isoformat(),
+                              archive=h.archive_no, reason=str(REASON_LABELS.get(rev.reason, rev.reason))))
     notices.issue(h.id, "revocation", "record", r.id, title, body, issued_date=rev.revoked_date,
                   region_code=h.region_code)
 
@@ -504,7 +504,10 @@ def _push_status(r: Record, h: Household, status: str, on: date, who: User) -> N
     try:
         b = scoring.rules_book().behaviour_on(r.code, r.region_code, det.determination_date)
     except RulesError:
-        return
+        # never dropped: without its behaviour the platform event cannot be built, so the change is refused
+        raise Conflict(_l("The platform event of record %(id)s cannot be built: its behaviour %(code)s is not in "
+                          "the rules in force on its determination date. Nothing was changed.", id=r.id,
+                          code=r.code), field="code") from None
     payload = _payload(r, h, b, det, status, _authority(who))
     payload["status_date"] = on.isoformat()
     platform.enqueue(h.id, f"record.{status}", payload)
@@ -520,7 +523,7 @@ def correct(record_id: int, data: dict, files, who: User) -> Record:
     scoring.lock_household(h.id)
     if _standing_state(original.id)[1]:
         raise Conflict(_l("This record has already been revoked."))
-    _revoke(original, h, "corrected", _("Corrected by a new record."), who)
+    _revoke(original, h, "corrected", official(lambda: _("Corrected by a new record.")), who)
     new = create_record(original.household_id, data, files, who, require_evidence=False, corrects=original)
     if not new.evidence:
         now = get_clock().now_utc()

@@ -214,7 +214,7 @@ def own_credit():
     if who.role != Role.household:
         abort(404)
     household = gate.check_household(db.session.get(Household, who.household_id), "own.read", who)
-    return render_template("records/own_credit.html", household=household)
+    return render_template("records/own_credit.html", household=household, credit=credit_panel(household))
 
 
 # ---- the credit panel (templates/records/_credit_panel.html) -----------------------------------------------
@@ -254,33 +254,30 @@ def _commit_keeping_loaded() -> None:
         session.expire_on_commit = keep
 
 
-@bp.app_context_processor
-def credit_panel_helpers():
-    def household_credit(household, as_of=None):
-        """Everything the credit panel shows for `household`, as the signed-in user may see it."""
-        who = gate.user()
-        raw = as_of if as_of is not None else request.args.get("as_of")
-        error, wanted = None, None
-        if isinstance(raw, date):
-            wanted = raw
-        elif raw:
-            try:
-                wanted = date.fromisoformat(str(raw))
-            except ValueError:
-                error = _("Not a valid date.")
+def credit_panel(household, as_of=None) -> dict:
+    """Everything the credit panel (templates/records/_credit_panel.html, context `credit`) shows for `household`,
+    as the signed-in user may see it; prepared by the view, which commits the audited read (templates only render)."""
+    who = gate.user()
+    raw = as_of if as_of is not None else request.args.get("as_of")
+    error, wanted = None, None
+    if isinstance(raw, date):
+        wanted = raw
+    elif raw:
         try:
-            result = scoring.credit_for(household, wanted, who=who)
-        except InvalidInput as err:
-            error, wanted = str(err.message), None
-            result = scoring.credit_for(household, None, who=who)
-        records = service.records_for_household(household.id, who)
-        points = scoring.credit_history(household, end=result.as_of, who=who)
-        _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
-        version = service.version_today()
-        return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
-                "records": records, "status_of": record_status, "status_labels": STATUS_LABELS,
-                "chart": history_chart(points, version), "can_record": gate.can("record.create", who)
-                and who.role != Role.household, "tier_label": tier_label, "title_of": title_of,
-                "behaviour": _behaviour}
-
-    return {"household_credit": household_credit}
+            wanted = date.fromisoformat(str(raw))
+        except ValueError:
+            error = _("Not a valid date.")
+    try:
+        result = scoring.credit_for(household, wanted, who=who)
+    except InvalidInput as err:
+        error, wanted = str(err.message), None
+        result = scoring.credit_for(household, None, who=who)
+    records = service.records_for_household(household.id, who)
+    points = scoring.credit_history(household, end=result.as_of, who=who)
+    _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
+    version = service.version_today()
+    return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
+            "records": records, "status_of": record_status, "status_labels": STATUS_LABELS,
+            "chart": history_chart(points, version), "can_record": gate.can("record.create", who)
+            and who.role != Role.household, "tier_label": tier_label, "title_of": title_of,
+            "behaviour": _behaviour}

@@ -477,17 +477,21 @@ def test_credit_panel_as_of_a_past_date_for_staff(app, client, clock):
     clock.set(date(2026, 7, 1))
     login(client, caseworker)
     from flask import render_template_string
+
+    from housingcredit.records.views import credit_panel
     with app.test_request_context("/?as_of=2026-06-14"):
         from flask_login import login_user
         login_user(caseworker)
-        html = render_template_string('{% include "records/_credit_panel.html" %}', household=household)
+        html = render_template_string('{% include "records/_credit_panel.html" %}', household=household,
+                                      credit=credit_panel(household))  # the view prepares it
     # as of 2026-06-14 the record (determined 2026-06-15) does not count yet; the staff panel offers recording
     assert 'data-score="100"' in html and 'data-tier="good"' in html
     assert "记录失信行为" in html  # Chinese first
     with app.test_request_context("/?as_of=not-a-date"):
         from flask_login import login_user
         login_user(caseworker)
-        html = render_template_string('{% include "records/_credit_panel.html" %}', household=household)
+        html = render_template_string('{% include "records/_credit_panel.html" %}', household=household,
+                                      credit=credit_panel(household))  # the view prepares it
     assert 'data-score="70"' in html and 'role="alert"' in html
 
 
