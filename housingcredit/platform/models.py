@@ -18,6 +18,8 @@ PENDING, SENT, ACKNOWLEDGED, FAILED, DEAD = "pending", "sent", "acknowledged", "
 STATUSES = (PENDING, SENT, ACKNOWLEDGED, FAILED, DEAD)
 OPEN_STATUSES = (PENDING, SENT, FAILED)  # the sender's work
 AUDIT_STREAM = "audit"
+_OPEN_SQL = "status IN ('pending', 'sent', 'failed')"
+_UNACKED_SQL = "status <> 'acknowledged'"
 
 
 class OutboxEvent(IdMixin, Base):
@@ -26,7 +28,12 @@ class OutboxEvent(IdMixin, Base):
                       sa.UniqueConstraint("stream", "seq", name="uq_outbox_events_stream_seq"),
                       sa.UniqueConstraint("idempotency_key", name="uq_outbox_events_idempotency_key"),
                       sa.Index("ix_outbox_events_pending", "delivered_dt", "id"),
-                      sa.Index("ix_outbox_events_status", "status", "id"))
+                      sa.Index("ix_outbox_events_status", "status", "id"),
+                      # the claim's two partial indexes: open messages in id order; unacknowledged ones per stream
+                      sa.Index("ix_outbox_events_open", "id", postgresql_where=sa.text(_OPEN_SQL),
+                               sqlite_where=sa.text(_OPEN_SQL)),
+                      sa.Index("ix_outbox_events_unacked", "stream", "seq", postgresql_where=sa.text(_UNACKED_SQL),
+                               sqlite_where=sa.text(_UNACKED_SQL)))
 
     household_id: Mapped[int | None] = big_fk("households.id", nullable=True)
     stream: Mapped[str] = mapped_column(sa.String(40))
