@@ -72,6 +72,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _async_commit() -> None:
+    """The sender's own transactions (a claim, a request's answers) commit without waiting for the WAL flush
+    (PostgreSQL `synchronous_commit = off`, this transaction only). A crash can lose only the last such commits,
+    whole: a lost claim or answer means the message is sent again under the same idempotency key and the platform
+    answers as before — at least once, in order, nothing dropped."""
+    db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+
+
 _OPEN = [sa.literal_column(f"'{s}'") for s in OPEN_STATUSES]  # literal: the partial indexes' own predicates
 _ACK = sa.literal_column(f"'{ACKNOWLEDGED}'")
 
@@ -79,8 +91,9 @@ _ACK = sa.literal_column(f"'{ACKNOWLEDGED}'")
 def claim(limit: int) -> list[tuple[int, dict]]:
     """Claim the due heads of the streams (one message per stream), mark them sent, commit; (id, message) each.
 
-    One statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …` (PostgreSQL; the same
-    without the lock on SQLite), served by the partial indexes on what is not yet acknowledged (0015)."""
+    One statement: `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP LOCKED)) RETURNING …` on PostgreSQL
+    (`id IN (SELECT …)` without the lock on SQLite), the heads found through the partial indexes on what is not
+    yet acknowledged (migration 0015)."""
     now = get_clock().now_utc()
     t = OutboxEvent.__table__
     e, prev = t.alias("head"), t.alias("prev")
@@ -88,11 +101,15 @@ def claim(limit: int) -> list[tuple[int, dict]]:
     heads = (sa.select(e.c.id).where(e.c.status.in_(_OPEN),
                                      sa.or_(e.c.next_attempt_dt.is_(None), e.c.next_attempt_dt <= now), ~blocked)
              .order_by(e.c.id).limit(limit))
-    if db.session.get_bind().dialect.name == "postgresql":
-        heads = heads.with_for_update(skip_locked=True, of=e)
+    if _postgres():
+        _async_commit()
+        # `id = ANY(ARRAY(…))`: the claimed ids are looked up by primary key, never by a scan of the whole table
+        which = t.c.id == sa.any_(sa.func.array(heads.with_for_update(skip_locked=True, of=e).scalar_subquery()))
+    else:
+        which = t.c.id.in_(heads)
     lease = now + timedelta(seconds=int(_cfg("PLATFORM_LEASE_SECONDS")))
     rows = db.session.execute(
-        sa.update(t).where(t.c.id.in_(heads))
+        sa.update(t).where(which)
         .values(status=SENT, attempts=t.c.attempts + 1, last_attempt_dt=now, next_attempt_dt=lease)
         .returning(t.c.id, t.c.stream, t.c.seq, t.c.kind, t.c.payload, t.c.idempotency_key)).all()
     if not rows:
@@ -109,6 +126,8 @@ def _record(sent: list[tuple[int, dict]], answers: dict[str, dict], error: str |
     """Write one request's outcome (only for messages still `sent`: a later claim is not overwritten)."""
     now = get_clock().now_utc()
     counts = {"acknowledged": 0, "failed": 0, "dead": 0}
+    if _postgres():
+        _async_commit()
     acked, failed = [], []
     for event_id, m in sent:
         a = answers.get(m["idempotency_key"])
@@ -153,7 +172,7 @@ _ACK_PG = sa.text(
 def _acknowledge(acked: list[dict], now) -> None:
     """Store the platform's answers of one request, each only on a message still `sent`: on PostgreSQL one
     statement (`UPDATE … FROM unnest(…)`), elsewhere one executemany."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _postgres():
         db.session.execute(_ACK_PG, {"now": now, "ids": [r["id"] for r in acked],
                                      "answers": [json.dumps(r["answer"], ensure_ascii=False) for r in acked]})
         return
