@@ -27,7 +27,6 @@ class OutboxEvent(IdMixin, Base):
     __table_args__ = (sa.UniqueConstraint("household_id", "seq", name="uq_outbox_events_household_seq"),
                       sa.UniqueConstraint("stream", "seq", name="uq_outbox_events_stream_seq"),
                       sa.UniqueConstraint("idempotency_key", name="uq_outbox_events_idempotency_key"),
-                      sa.Index("ix_outbox_events_pending", "delivered_dt", "id"),
                       sa.Index("ix_outbox_events_status", "status", "id"),
                       # the claim's two partial indexes: open messages in id order; unacknowledged ones per stream
                       sa.Index("ix_outbox_events_open", "id", postgresql_where=sa.text(_OPEN_SQL),
