@@ -77,10 +77,11 @@ def _postgres() -> bool:
 
 
 def _async_commit() -> None:
-    """The sender's own transactions (a claim, a request's answers) commit without waiting for the WAL flush
-    (PostgreSQL `synchronous_commit = off`, this transaction only). A crash can lose only the last such commits,
-    whole: a lost claim or answer means the message is sent again under the same idempotency key and the platform
-    answers as before — at least once, in order, nothing dropped."""
+    """The sender's own transactions (a claim, a request's answers without a dead letter) commit without waiting
+    for the WAL flush (PostgreSQL `synchronous_commit = off`, this transaction only). A crash can lose only the
+    last such commits, whole (anything a later durable commit saw is flushed with it): a lost claim or answer
+    means the message is sent again under the same idempotency key and the platform answers as before — at least
+    once, in order, nothing dropped."""
     db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
 
 
@@ -126,8 +127,6 @@ def _record(sent: list[tuple[int, dict]], answers: dict[str, dict], error: str |
     """Write one request's outcome (only for messages still `sent`: a later claim is not overwritten)."""
     now = get_clock().now_utc()
     counts = {"acknowledged": 0, "failed": 0, "dead": 0}
-    if _postgres():
-        _async_commit()
     acked, failed = [], []
     for event_id, m in sent:
         a = answers.get(m["idempotency_key"])
@@ -158,6 +157,8 @@ def _record(sent: list[tuple[int, dict]], answers: dict[str, dict], error: str |
             else:
                 row.status, row.next_attempt_dt = FAILED, now + backoff(row.attempts)
                 counts["failed"] += 1
+    if _postgres() and not counts["dead"]:  # a dead letter's audit entry commits durably, as every audit entry
+        _async_commit()
     db.session.commit()
     return counts
 
