@@ -18,6 +18,8 @@ PENDING, SENT, ACKNOWLEDGED, FAILED, DEAD = "pending", "sent", "acknowledged", "
 STATUSES = (PENDING, SENT, ACKNOWLEDGED, FAILED, DEAD)
 OPEN_STATUSES = (PENDING, SENT, FAILED)  # the sender's work
 AUDIT_STREAM = "audit"
+_OPEN_SQL = "status IN ('pending', 'sent', 'failed')"
+_UNACKED_SQL = "status <> 'acknowledged'"
 
 
 class OutboxEvent(IdMixin, Base):
@@ -25,8 +27,12 @@ class OutboxEvent(IdMixin, Base):
     __table_args__ = (sa.UniqueConstraint("household_id", "seq", name="uq_outbox_events_household_seq"),
                       sa.UniqueConstraint("stream", "seq", name="uq_outbox_events_stream_seq"),
                       sa.UniqueConstraint("idempotency_key", name="uq_outbox_events_idempotency_key"),
-                      sa.Index("ix_outbox_events_pending", "delivered_dt", "id"),
                       sa.Index("ix_outbox_events_status", "status", "id"),
+                      # the claim's two partial indexes: open messages in id order; unacknowledged ones per stream
+                      sa.Index("ix_outbox_events_open", "id", postgresql_where=sa.text(_OPEN_SQL),
+                               sqlite_where=sa.text(_OPEN_SQL)),
+                      sa.Index("ix_outbox_events_unacked", "stream", "seq", postgresql_where=sa.text(_UNACKED_SQL),
+                               sqlite_where=sa.text(_UNACKED_SQL,
                       sa.CheckConstraint("seq >= 1", name="seq_positive"),
                       sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"))
 

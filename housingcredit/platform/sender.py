@@ -21,7 +21,6 @@ from datetime import timedelta
 import httpx
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import aliased
 
 from ..audit import service as audit
 from ..clock import get_clock
@@ -73,26 +72,53 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _async_commit() -> None:
+    """The sender's own transactions (a claim, a request's answers without a dead letter) commit without waiting
+    for the WAL flush (PostgreSQL `synchronous_commit = off`, this transaction only). A crash can lose only the
+    last such commits, whole (anything a later durable commit saw is flushed with it): a lost claim or answer
+    means the message is sent again under the same idempotency key and the platform answers as before — at least
+    once, in order, nothing dropped."""
+    db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+
+
+_OPEN = [sa.literal_column(f"'{s}'") for s in OPEN_STATUSES]  # literal: the partial indexes' own predicates
+_ACK = sa.literal_column(f"'{ACKNOWLEDGED}'")
+
+
 def claim(limit: int) -> list[tuple[int, dict]]:
-    """Claim the due heads of the streams (one message per stream), mark them sent, commit; (id, message) each."""
+    """Claim the due heads of the streams (one message per stream), mark them sent, commit; (id, message) each.
+
+    One statement: `UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP LOCKED)) RETURNING …` on PostgreSQL
+    (`id IN (SELECT …)` without the lock on SQLite), the heads found through the partial indexes on what is not
+    yet acknowledged (migration 0015)."""
     now = get_clock().now_utc()
-    e, prev = OutboxEvent, aliased(OutboxEvent)
-    blocked = sa.exists().where(prev.stream == e.stream, prev.seq < e.seq, prev.status != ACKNOWLEDGED)
-    stmt = (sa.select(e).where(e.status.in_(OPEN_STATUSES),
-                               sa.or_(e.next_attempt_dt.is_(None), e.next_attempt_dt <= now), ~blocked)
-            .order_by(e.id).limit(limit))
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=e)
-    rows = db.session.scalars(stmt).all()
+    t = OutboxEvent.__table__
+    e, prev = t.alias("head"), t.alias("prev")
+    blocked = sa.exists().where(prev.c.stream == e.c.stream, prev.c.seq < e.c.seq, prev.c.status != _ACK)
+    heads = (sa.select(e.c.id).where(e.c.status.in_(_OPEN),
+                                     sa.or_(e.c.next_attempt_dt.is_(None), e.c.next_attempt_dt <= now), ~blocked)
+             .order_by(e.c.id).limit(limit))
+    if _postgres():
+        _async_commit()
+        # `id = ANY(ARRAY(…))`: the claimed ids are looked up by primary key, never by a scan of the whole table
+        which = t.c.id == sa.any_(sa.func.array(heads.with_for_update(skip_locked=True, of=e).scalar_subquery()))
+    else:
+        which = t.c.id.in_(heads)
+    lease = now + timedelta(seconds=int(_cfg("PLATFORM_LEASE_SECONDS")))
+    rows = db.session.execute(
+        sa.update(t).where(which)
+        .values(status=SENT, attempts=t.c.attempts + 1, last_attempt_dt=now, next_attempt_dt=lease)
+        .returning(t.c.id, t.c.stream, t.c.seq, t.c.kind, t.c.payload, t.c.idempotency_key)).all()
     if not rows:
         db.session.commit()
         return []
+    rows.sort(key=lambda r: r.id)
     extra = payload.lookups(rows)
     out = [(r.id, payload.build(r, extra)) for r in rows]
-    lease = now + timedelta(seconds=int(_cfg("PLATFORM_LEASE_SECONDS")))
-    db.session.execute(sa.update(e).where(e.id.in_([r.id for r in rows]))
-                       .values(status=SENT, attempts=e.attempts + 1, last_attempt_dt=now, next_attempt_dt=lease)
-                       .execution_options(synchronize_session=False))
     db.session.commit()
     return out
 
@@ -109,11 +135,7 @@ def _record(sent: list[tuple[int, dict]], answers: dict[str, dict], error: str |
         else:
             failed.append((event_id, a))
     if acked:
-        t = OutboxEvent.__table__
-        db.session.execute(sa.update(t).where(t.c.id == sa.bindparam("b_id"), t.c.status == SENT)
-                           .values(status=ACKNOWLEDGED, delivered_dt=now, answer=sa.bindparam("b_answer"),
-                                   next_attempt_dt=None, last_error=None),
-                           [{"b_id": r["id"], "b_answer": r["answer"]} for r in acked])
+        _acknowledge(acked, now)
         counts["acknowledged"] = len(acked)
     if failed:
         max_rej = int(_cfg("PLATFORM_MAX_REJECTIONS"))
@@ -135,8 +157,31 @@ def _record(sent: list[tuple[int, dict]], answers: dict[str, dict], error: str |
             else:
                 row.status, row.next_attempt_dt = FAILED, now + backoff(row.attempts)
                 counts["failed"] += 1
+    if _postgres() and not counts["dead"]:  # a dead letter's audit entry commits durably, as every audit entry
+        _async_commit()
     db.session.commit()
     return counts
+
+
+_ACK_PG = sa.text(
+    "UPDATE outbox_events AS o SET status = 'acknowledged', delivered_dt = :now, answer = CAST(v.answer AS json), "
+    "next_attempt_dt = NULL, last_error = NULL "
+    "FROM (SELECT unnest(CAST(:ids AS bigint[])) AS id, unnest(CAST(:answers AS text[])) AS answer) AS v "
+    "WHERE o.id = v.id AND o.status = 'sent'").bindparams(sa.bindparam("now", type_=OutboxEvent.delivered_dt.type))
+
+
+def _acknowledge(acked: list[dict], now) -> None:
+    """Store the platform's answers of one request, each only on a message still `sent`: on PostgreSQL one
+    statement (`UPDATE … FROM unnest(…)`), elsewhere one executemany."""
+    if _postgres():
+        db.session.execute(_ACK_PG, {"now": now, "ids": [r["id"] for r in acked],
+                                     "answers": [json.dumps(r["answer"], ensure_ascii=False) for r in acked]})
+        return
+    t = OutboxEvent.__table__
+    db.session.execute(sa.update(t).where(t.c.id == sa.bindparam("b_id"), t.c.status == SENT)
+                       .values(status=ACKNOWLEDGED, delivered_dt=now, answer=sa.bindparam("b_answer"),
+                               next_attempt_dt=None, last_error=None),
+                       [{"b_id": r["id"], "b_answer": r["answer"]} for r in acked])
 
 
 def _dead_letter(row: OutboxEvent, now) -> None:

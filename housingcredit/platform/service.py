@@ -19,7 +19,9 @@ from .models import ACKNOWLEDGED, AUDIT_STREAM, DEAD, FAILED, PENDING, STATUSES,
 
 def enqueue(household_id: int | None, kind: str, payload: dict, *, stream: str | None = None) -> OutboxEvent:
     """Append an event with the next sequence number of its stream (a household's, or a named one for events
-    about no household); unique per stream: a race fails, never reorders.
+    about no household); unique per stream: a race fails, never reorders. One statement: the number is taken
+    inside the INSERT (`(SELECT coalesce(max(seq), 0) + 1 … WHERE stream = …)`, read backwards from the unique
+    index on (stream, seq)).
 
     An event that cannot be built (no household or stream, no kind, a payload that is not a JSON object of plain
     values — a lazy translation, a date, an object) is never dropped or stored half: the use case fails here
@@ -32,8 +34,9 @@ def enqueue(household_id: int | None, kind: str, payload: dict, *, stream: str |
         raise Conflict(_l("The platform event %(kind)s could not be built (%(why)s); nothing was changed.",
                           kind=kind, why=type(err).__name__)) from err
     stream = stream or str(household_id)
-    last = db.session.scalar(sa.select(sa.func.max(OutboxEvent.seq)).where(OutboxEvent.stream == stream))
-    event = OutboxEvent(household_id=household_id, stream=stream, seq=(last or 0) + 1, kind=kind, payload=payload,
+    t = OutboxEvent.__table__
+    next_seq = sa.select(sa.func.coalesce(sa.func.max(t.c.seq), 0) + 1).where(t.c.stream == stream).scalar_subquery()
+    event = OutboxEvent(household_id=household_id, stream=stream, seq=next_seq, kind=kind, payload=payload,
                         created_dt=get_clock().now_utc(), idempotency_key=uuid.uuid4().hex, status=PENDING,
                         attempts=0, rejections=0)
     db.session.add(event)

@@ -265,3 +265,22 @@ def test_issue17_audit_checkpoint_is_pushed(app, receiver):
     assert len(held) == 1 and held[0]["kind"] == "audit.checkpoint"
     msg = receiver.message(held[0]["idempotency_key"])
     assert msg["checkpoint"]["last_hash"] == cp["last_hash"] and msg["status"] == "checkpoint"
+
+
+def test_spec11_sender_dump_is_the_schema_dump_and_drops_other_fields(app):
+    """The sender's fast dump (payload.dump) gives what PlatformMessage().dump gives: only the schema's fields,
+    plain values as they are, a date object as ISO text, a truthy non-bool as a bool, the checkpoint nested."""
+    from datetime import date
+
+    from housingcredit.platform import payload
+    from housingcredit.platform.schemas import PlatformMessage
+    m = {"schema_version": "1.0", "idempotency_key": "k1", "stream": "7", "seq": 3, "kind": "record.confirmed",
+         "status": "new", "disclose": 1, "subject_name": "张三", "id_number": None, "decision_date": date(2026, 6, 1),
+         "valid_to": "2029-06-01", "address": "武汉市某路1号", "phone": "13800000000",
+         "checkpoint": {"count": 2, "last_id": None, "last_hash": "ab", "at": "x", "secret": "no"}}
+    expected = {"schema_version": "1.0", "idempotency_key": "k1", "stream": "7", "seq": 3, "kind": "record.confirmed",
+                "status": "new", "disclose": True, "subject_name": "张三", "id_number": None,
+                "decision_date": "2026-06-01", "valid_to": "2029-06-01",
+                "checkpoint": {"count": 2, "last_id": None, "last_hash": "ab", "at": "x"}}
+    assert payload.dump(m) == expected
+    assert PlatformMessage().dump(m) == expected
