@@ -32,7 +32,7 @@ class OutboxEvent(IdMixin, Base):
                       sa.Index("ix_outbox_events_open", "id", postgresql_where=sa.text(_OPEN_SQL),
                                sqlite_where=sa.text(_OPEN_SQL)),
                       sa.Index("ix_outbox_events_unacked", "stream", "seq", postgresql_where=sa.text(_UNACKED_SQL),
-                               sqlite_where=sa.text(_UNACKED_SQL,
+                               sqlite_where=sa.text(_UNACKED_SQL)),
                       sa.CheckConstraint("seq >= 1", name="seq_positive"),
                       sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"))
 
