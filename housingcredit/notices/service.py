@@ -12,8 +12,12 @@ from .models import Notice
 
 
 def issue(household_id: int, kind: str, ref_type: str, ref_id, title: str, body: str,
-          issued_date: date | None = None, region_code: str | None = None) -> Notice:
-    """Queue the notice unless this (kind, ref) was already issued: calling twice is harmless."""
+          issued_date: date | None = None, region_code: str | None = None,
+          issuer_region: str | None = None) -> Notice:
+    """Queue the notice unless this (kind, ref) was already issued: calling twice is harmless.
+
+    The notice gets its document number, fixed content and content hash now (SPEC §12; the issuing office is
+    `issuer_region`'s, else the deciding staff user's, else the household's); its PDF is rendered on first download."""
     existing = db.session.scalar(sa.select(Notice).where(Notice.kind == kind, Notice.ref_type == ref_type,
                                                          Notice.ref_id == str(ref_id)))
     if existing is not None:
@@ -25,6 +29,8 @@ def issue(household_id: int, kind: str, ref_type: str, ref_id, title: str, body:
     db.session.flush()
     audit.record("notice.issue", "notice", notice.id, household_id=household_id, region_code=region_code,
                  after={"kind": kind, "ref": f"{ref_type}:{ref_id}"})
+    from ..reports import service as documents
+    documents.number_notice(notice, issuer_region=issuer_region)
     return notice
 
 
