@@ -185,7 +185,7 @@ def _report_content(h, number: str, code: str, today: date, valid_until: date, o
 def issue_credit_report(household_id: int, who) -> Document:
     """A caseworker (or the household itself) issues a credit report: numbered, rendered, stored, audited."""
     h = _household(household_id)
-    gate.check_household(h, "own.read" if who.role == Role.household else "credit.read", who)
+    gate.check_household(h, "own.read" if who.role == Role.household else "report.issue", who)
     clock = get_clock()
     today = clock.today()
     office_code = numbers.office_for(h.region_code if who.role == Role.household else who.region_code)
@@ -223,6 +223,9 @@ def report_pdf(document_id: int, who) -> tuple[Document, bytes]:
         raise NotFound()
     h = _household(doc.household_id)
     gate.check_household(h, "own.read" if who.role == Role.household else "credit.read", who)
+    if who.role != Role.household:  # every staff read of a household's credit data is logged (SPEC §11)
+        audit.record("report.read", "document", doc.id, household_id=h.id, region_code=h.region_code,
+                     after={"number": doc.number}, actor=who)
     return doc, doc.pdf
 
 

@@ -42,6 +42,7 @@ def issue_own():
 @login_required
 def download(document_id: int):
     doc, data = service.report_pdf(document_id, gate.user())
+    db.session.commit()
     return pdf_response(data, f"credit-report-{doc.id}.pdf")
 
 
@@ -57,3 +58,16 @@ def verify(code: str):
                                       200 if result else 404))
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp
+
+
+@bp.app_context_processor
+def report_helpers():
+    def household_reports(household):
+        if not (gate.can("credit.read") or gate.can("own.read")):
+            return []
+        return service.reports_for(household.id, gate.user())
+
+    def may_issue_report():
+        return gate.can("report.issue") or gate.can("own.read")
+
+    return {"household_reports": household_reports, "may_issue_report": may_issue_report}

@@ -91,7 +91,7 @@ def test_spec12_notice_pdf_has_number_addressee_and_chinese_date(app, client, tm
     assert "鄂武房信告〔2026〕第0001号" in flat
     assert "王五（户主" in flat
     assert "2026年6月15日" in flat  # the FixedClock's day, the determination date
-    assert "10个工作日内（即2026年6月29日前）" in flat  # 15 June + 10 working days (Dragon Boat 19 June is a holiday)
+    assert "10个工作日内（即2026年6月30日前）" in flat  # 15 June (Mon) + 10 working days; 19 June is Dragon Boat
     assert "武汉市住房和城市更新局" in flat and "印章" in flat
     assert dark_pixels(data, tmp_path) > 200  # the page is not blank: the CJK glyphs are drawn
     doc = db.session.scalar(sa.select(Document).where(Document.notice_id == notice.id))
@@ -199,3 +199,36 @@ def test_spec12_pdf_url_fetcher_refuses_anything_but_static_files(app):
     data = render_html_to_pdf('<p>外部</p><img src="http://example.com/x.png">'
                               '<link rel="stylesheet" href="http://example.com/x.css">')
     assert data.startswith(b"%PDF")
+
+
+def test_spec12_the_household_issues_its_own_report_from_its_page(app, client):
+    household = make_household("420102", head_name="张三丰")
+    login(client, make_household_user(household))
+    page = client.get("/my").get_data(as_text=True)
+    assert "<button type=\"submit\">出具信用报告</button>" in page
+    resp = client.post("/my/credit-report", data={"csrf_token": _csrf(client)})
+    assert resp.status_code == 302
+    doc = db.session.scalar(sa.select(Document).where(Document.kind == "credit_report"))
+    assert doc.household_id == household.id and doc.number == "鄂武房信报〔2026〕第0001号"
+    assert doc.number in client.get("/my").get_data(as_text=True)
+
+
+def test_spec12_an_auditor_reads_reports_but_does_not_issue_them(app, client):
+    household = make_household("420102", head_name="张三丰")
+    login(client, make_user("auditor", "420000"))
+    page = client.get(f"/households/{household.id}").get_data(as_text=True)
+    assert "<button type=\"submit\">出具信用报告</button>" not in page and "尚未出具信用报告" in page
+    assert client.post(f"/households/{household.id}/credit-report",
+                       data={"csrf_token": _csrf(client)}).status_code in (403, 404)
+
+
+def test_spec12_the_notice_page_prints_without_the_menu_and_links_its_pdf(app, client):
+    household = make_household("420102", head_name="王五")
+    notice = _determination(household)
+    login(client, make_household_user(household))
+    page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
+    assert f"/notices/{notice.id}.pdf" in page
+    resp = client.get("/static/app.css")
+    css = resp.get_data(as_text=True)
+    resp.close()
+    assert "@media print" in css and "header.top" in css.split("@media print", 1)[1]
