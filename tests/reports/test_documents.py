@@ -93,7 +93,11 @@ def test_spec12_notice_pdf_has_number_addressee_and_chinese_date(app, client, tm
     assert "2026年6月15日" in flat  # the FixedClock's day, the determination date
     assert "10个工作日内（即2026年6月30日前）" in flat  # 15 June (Mon) + 10 working days; 19 June is Dragon Boat
     assert "武汉市住房和城市更新局" in flat and "印章" in flat
-    assert dark_pixels(data, tmp_path) > 200  # the page is not blank: the CJK glyphs are drawn
+    assert dark_pixels(data, tmp_path) > 200  # the page is not blank
+    # the CJK glyphs are really there: the Chinese font is embedded (missing glyphs would draw empty boxes)
+    (tmp_path / "fonts.pdf").write_bytes(data)
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "fonts.pdf")], capture_output=True, text=True).stdout
+    assert "WenQuanYi" in fonts
     doc = db.session.scalar(sa.select(Document).where(Document.notice_id == notice.id))
     assert doc.pdf_sha256 is not None
     # immutable: a second download serves the stored bytes
