@@ -236,3 +236,28 @@ def test_spec12_the_notice_page_prints_without_the_menu_and_links_its_pdf(app, c
     css = resp.get_data(as_text=True)
     resp.close()
     assert "@media print" in css and "header.top" in css.split("@media print", 1)[1]
+
+
+@pytest.mark.skipif(not __import__("tests.conftest", fromlist=["is_postgres"]).is_postgres(),
+                    reason="row locks between concurrent transactions: PostgreSQL")
+def test_spec12_concurrent_issuers_get_distinct_numbers_without_gaps(app):
+    import threading
+    taken, errors = [], []
+
+    def worker():
+        try:
+            with app.app_context():
+                for _ in range(10):
+                    taken.append(numbers.next_number("420100", "告", date(2026, 11, 26)))
+                    db.session.commit()
+                db.session.remove()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(taken) == [f"鄂武房信告〔2026〕第{n:04d}号" for n in range(1, 31)]
