@@ -22,7 +22,6 @@ PERMISSIONS: dict[str, set[Role]] = {
     "record.revoke": {Role.caseworker, Role.supervisor},
     "credit.read": STAFF,
     "credit.check": {Role.caseworker, Role.reviewer, Role.supervisor},
-    "report.issue": {Role.caseworker, Role.supervisor},
     "lists.read": STAFF,
     "lists.write": {Role.caseworker, Role.supervisor},
     "rules.manage": {Role.supervisor},

@@ -185,7 +185,7 @@ def _report_content(h, number: str, code: str, today: date, valid_until: date, o
 def issue_credit_report(household_id: int, who) -> Document:
     """A caseworker (or the household itself) issues a credit report: numbered, rendered, stored, audited."""
     h = _household(household_id)
-    gate.check_household(h, "own.read" if who.role == Role.household else "report.issue", who)
+    gate.check_household(h, "credit.read" if who.role == Role.household else "credit.check", who)
     clock = get_clock()
     today = clock.today()
     office_code = numbers.office_for(h.region_code if who.role == Role.household else who.region_code)
@@ -211,7 +211,7 @@ def issue_credit_report(household_id: int, who) -> Document:
 
 def reports_for(household_id: int, who) -> list[Document]:
     h = _household(household_id)
-    gate.check_household(h, "own.read" if who.role == Role.household else "credit.read", who)
+    gate.check_household(h, "credit.read", who)
     return db.session.scalars(sa.select(Document).where(Document.household_id == h.id,
                                                         Document.kind == "credit_report")
                               .order_by(Document.id.desc())).all()
@@ -222,7 +222,7 @@ def report_pdf(document_id: int, who) -> tuple[Document, bytes]:
     if doc is None or doc.kind != "credit_report":
         raise NotFound()
     h = _household(doc.household_id)
-    gate.check_household(h, "own.read" if who.role == Role.household else "credit.read", who)
+    gate.check_household(h, "credit.read", who)
     if who.role != Role.household:  # every staff read of a household's credit data is logged (SPEC §11)
         audit.record("report.read", "document", doc.id, household_id=h.id, region_code=h.region_code,
                      after={"number": doc.number}, actor=who)

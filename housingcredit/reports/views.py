@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from ..accounts import gate
 from ..accounts.models import Role
@@ -63,11 +63,11 @@ def verify(code: str):
 @bp.app_context_processor
 def report_helpers():
     def household_reports(household):
-        if not (gate.can("credit.read") or gate.can("own.read")):
+        if not (gate.can("credit.read") or current_user.role == Role.household):
             return []
         return service.reports_for(household.id, gate.user())
 
     def may_issue_report():
-        return gate.can("report.issue") or gate.can("own.read")
+        return gate.can("credit.check") or current_user.role == Role.household
 
     return {"household_reports": household_reports, "may_issue_report": may_issue_report}
