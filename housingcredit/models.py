@@ -11,3 +11,4 @@ from .scoring.models import CreditState  # noqa: F401
 from .stats.models import JobRun  # noqa: F401
 from .appeals.models import (Objection, ObjectionMaterial, ObjectionProposal, ObjectionReview,  # noqa: F401
                              Restoration, RevocationDecision, RevocationProposal)
+from .reports.models import Document, DocumentCounter  # noqa: F401

@@ -75,7 +75,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 HSTS = "max-age=31536000; includeSubDomains"
 # Cacheable: our static files and Swagger UI's own assets. Every other answer may carry personal data.
-CACHEABLE_ENDPOINTS = frozenset({"static", "apidocs.asset"})
+CACHEABLE_ENDPOINTS = frozenset({"static", "apidocs.asset", "reports.verify"})  # verify: public, no personal data
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 

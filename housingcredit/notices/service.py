@@ -15,8 +15,12 @@ from .models import Notice
 
 
 def issue(household_id: int, kind: str, ref_type: str, ref_id, title: str, body: str,
-          issued_date: date | None = None, region_code: str | None = None) -> Notice:
+          issued_date: date | None = None, region_code: str | None = None,
+          issuer_region: str | None = None) -> Notice:
     """Queue the notice unless this (kind, ref) was already issued: calling twice is harmless.
+
+    The notice gets its document number, fixed content and content hash now (SPEC §12; the issuing office is
+    `issuer_region`'s, else the deciding staff user's, else the household's); its PDF is rendered on first download.
 
     A notice that cannot be built is never dropped: without a household, kind, reference, or a title and body
     already rendered as text (official(), Chinese), or when the (kind, ref) was issued to another household,
@@ -40,6 +44,8 @@ def issue(household_id: int, kind: str, ref_type: str, ref_id, title: str, body:
     db.session.flush()
     audit.record("notice.issue", "notice", notice.id, household_id=household_id, region_code=region_code,
                  after={"kind": kind, "ref": f"{ref_type}:{ref_id}"})
+    from ..reports import service as documents
+    documents.number_notice(notice, issuer_region=issuer_region)
     return notice
 
 

@@ -30,6 +30,16 @@ def show(notice_id: int):
     return render_template("notices/show.html", notice=notice)
 
 
+@bp.route("/notices/<int:notice_id>.pdf")
+@login_required
+def pdf(notice_id: int):
+    from ..reports import service as documents
+    from ..reports.views import pdf_response
+    doc, data = documents.notice_pdf(notice_id, gate.user())
+    db.session.commit()  # a first download stores the rendered PDF and its hash
+    return pdf_response(data, f"notice-{notice_id}.pdf")
+
+
 @bp.app_context_processor
 def notice_helpers():
     """The unread count of the badge in base.html, prepared before the page renders (one read, no write); a

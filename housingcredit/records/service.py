@@ -346,13 +346,13 @@ def determine(record_id: int, decision: str, legal_basis: str, who: User) -> Det
                  after={"decision": det.decision.value, "determination_date": today.isoformat()},
                  actor=(who.id, who.username))
     if confirmed:
-        _issue_notice(r, h, behaviour, det)
+        _issue_notice(r, h, behaviour, det, issuer_region=who.region_code)
         from ..platform import service as platform
         platform.enqueue(h.id, "record.confirmed", _payload(r, h, behaviour, det, "confirmed", _authority(who)))
     return det
 
 
-def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination) -> None:
+def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination, issuer_region: str | None = None) -> None:
     """The written notice of determination (告知书) to the household, in Chinese (the household's language)."""
     from ..notices import service as notices
     title = official(lambda: _("Notice of determination of dishonest behaviour"))
@@ -365,7 +365,7 @@ def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination) -> 
         clause=b.clause, deduct=b.deduct, through=b.counts_through(det.determination_date).isoformat(),
         basis=det.legal_basis))
     notices.issue(h.id, "determination", "record", r.id, title, body, issued_date=det.determination_date,
-                  region_code=h.region_code)
+                  region_code=h.region_code, issuer_region=issuer_region)
 
 
 def _revoke(r: Record, h: Household, reason: str, note: str, who: User) -> Revocation:

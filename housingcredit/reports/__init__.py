@@ -1,0 +1,1 @@
+"""reports domain: formal documents (notices and credit reports) as PDFs, their numbers and public verification."""
