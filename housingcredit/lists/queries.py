@@ -16,7 +16,7 @@ from ..extensions import db
 from ..validation import load
 from .check import status
 from .common import ENDED, ROUTE_LABELS, STEP_LABELS, WATCH_REASON_LABELS, _readable, _today
-from .engine import WatchEntry as EngineEntry
+from .engine import WatchPeriod as EngineEntry
 from .models import OrderCompliance, Procedure, ProcedureGround, RectificationOrder, WatchEntry
 from .orders import grounds, orders_for
 from .procedures import procedure_view, procedures_for
@@ -35,7 +35,7 @@ def _scope(column, who: User, region: str | None = None):
 
 
 def in_force_sql(today: date):
-    """SQL for the engine's "entry in force on D" — `lists.engine.WatchEntry.in_force`: from its start through its
+    """SQL for the engine's "entry in force on D" — `lists.engine.WatchPeriod.in_force`: from its start through its
     `until`, and before its `end`. The one definition is the engine's; this only lets the list page filter by
     index (tests/lists/test_engine_wiring.py holds the two to agree on boundary days)."""
     return sa.and_(WatchEntry.start_date <= today, WatchEntry.until_date >= today,

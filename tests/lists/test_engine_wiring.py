@@ -13,7 +13,7 @@ from housingcredit.errors import Conflict
 from housingcredit.extensions import db
 from housingcredit.lists import common, service
 from housingcredit.lists.engine import ObjectionFact
-from housingcredit.lists.engine import WatchEntry as EngineEntry
+from housingcredit.lists.engine import WatchPeriod as EngineEntry
 from housingcredit.lists.models import ProcedureGround, ProcedureStep, WatchEntry
 from housingcredit.lists.queries import in_force_sql
 from tests import factories
