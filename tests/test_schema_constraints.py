@@ -61,8 +61,9 @@ def _valid(table: str, ids: dict) -> dict:
         "credit_checks": dict(dt=NOW, user_id=u, household_id=h, id_number_masked="4201**********0012",
                               business="renewal", purpose="", tier="mild"),
         "credit_states": dict(household_id=h, score=95, tier="mild", computed_date=DAY, computed_dt=NOW),
-        "outbox_events": dict(household_id=h, seq=1, kind="record.confirmed", payload={}, created_dt=NOW,
-                              attempts=0),
+        "outbox_events": dict(household_id=h, stream=str(h), seq=1, kind="record.confirmed", payload={},
+                              created_dt=NOW, attempts=0, rejections=0, status="pending",
+                              idempotency_key="k-constraint-test"),
         "audit_entries": dict(id=audit_id + 1, dt=NOW, actor_id=u, actor_label="x", action="a", object_type="o", household_id=h,
                               prev_hash="0" * 64, hash="1" * 64),
     }[table]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, IdMixin, big_fk, one_of
-from .schemas import REVOCATION_REASONS
+from .schemas import STORED_REVOCATION_REASONS
 
 
 class Decision(str, enum.Enum):
@@ -79,7 +79,7 @@ class Revocation(IdMixin, Base):
     """A record revoked (撤销) from a date: objection upheld, correction, or error found."""
 
     __tablename__ = "revocations"
-    __table_args__ = (one_of("reason", REVOCATION_REASONS),)
+    __table_args__ = (one_of("reason", STORED_REVOCATION_REASONS),)
 
     record_id: Mapped[int] = big_fk("records.id", unique=True)
     revoked_date: Mapped[date]

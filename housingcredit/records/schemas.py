@@ -6,7 +6,10 @@ from marshmallow import Schema, fields, validate
 
 # What a caseworker may pick when proposing a revocation (SPEC §4); "objection_upheld" and "corrected" are written
 # only by an objection's decision and a correction.
-REVOCATION_REASONS = ("error", "annulled", "other")
+REVOCATION_REASONS = ("error", "annulled", "other")  # what a caseworker may propose (SPEC §4)
+# every reason a revocation may carry: the proposed ones, an objection upheld (written only by its decision, SPEC §9),
+# a correction (the old revoke-and-record path) and a pending record withdrawn
+STORED_REVOCATION_REASONS = REVOCATION_REASONS + ("objection_upheld", "corrected", "withdrawn")
 REASON_LABELS = {"objection_upheld": _l("Objection upheld"), "error": _l("Recording error"),
                  "annulled": _l("Underlying decision annulled by a court or authority"), "other": _l("Other reason"),
                  "corrected": _l("Corrected"), "withdrawn": _l("Withdrawn before review")}
