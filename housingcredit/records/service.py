@@ -553,8 +553,15 @@ def record_repair(record_id: int, note: str, who: User) -> RecordRepair:
     b = scoring.rules_book().behaviour_on(r.code, r.region_code, det.determination_date)
     if not b.repairable:
         raise Conflict(_l("This behaviour is marked not repairable in the catalogue."))
+    return repair_effect(r, h, clean["note"], who)
+
+
+def repair_effect(r: Record, h: Household, note: str, who: User) -> RecordRepair:
+    """The effect of a granted repair decision (SPEC §9), on the confirmation date: the record stays, marked
+    repaired; from today it stops counting, grounding lists and being published; the lists recompute and the
+    change is pushed. The caller holds the household lock and has checked the record may be repaired."""
     clock = get_clock()
-    rep = RecordRepair(record_id=r.id, repaired_date=clock.today(), note=clean["note"], by_id=who.id,
+    rep = RecordRepair(record_id=r.id, repaired_date=clock.today(), note=note, by_id=who.id,
                        dt=clock.now_utc())
     db.session.add(rep)
     db.session.flush()
