@@ -250,7 +250,7 @@ class CorrectionProposal(IdMixin, Base):
     proposed_date: Mapped[date]
     proposed_dt: Mapped[datetime]
 
-    decision: Mapped["CorrectionDecision | None"] = relationship(uselist=False)
+    decision: Mapped["CorrectionDecision | None"] = relationship(uselist=False, back_populates="proposal")
 
 
 class CorrectionDecision(IdMixin, Base):
@@ -264,3 +264,5 @@ class CorrectionDecision(IdMixin, Base):
     by_id: Mapped[int] = big_fk("users.id")
     decided_date: Mapped[date]
     dt: Mapped[datetime]
+
+    proposal: Mapped[CorrectionProposal] = relationship(back_populates="decision")
