@@ -80,6 +80,49 @@ def records_for_household(household_id: int, who: User) -> list[Record]:
                  selectinload(Record.repair), selectinload(Record.evidence))).all()
 
 
+def household_record_states(household_id: int, who: User, today: date | None = None) -> list[dict]:
+    """The household's confirmed records as a household sees them (SPEC §4), newest first — never a pending or
+    a rejected one. Each with its state: `counting`; `ended` (no longer counting since the day after its use
+    period); `objection` (an objection pending); `revoked`; `repaired` — with the date it applies from, the
+    behaviour and its clause, and `corrections` (each confirmed one with the earlier version it replaced)."""
+    from datetime import timedelta
+
+    from ..appeals.models import CorrectionDecision, CorrectionProposal, Objection, ObjectionProposal, ObjectionReview
+    today = today or get_clock().today()
+    out = []
+    for r in records_for_household(household_id, who):
+        det = r.determination
+        if det is None or det.decision != Decision.confirmed:
+            continue
+        try:
+            b = scoring.rules_book().behaviour_on(r.code, r.region_code, det.determination_date)
+        except RulesError:
+            b = None
+        if r.revocation is not None:
+            state, since = "revoked", r.revocation.revoked_date
+        elif r.repair is not None:
+            state, since = "repaired", r.repair.repaired_date
+        elif b is not None and b.counts_through(det.determination_date) < today:
+            state, since = "ended", b.counts_through(det.determination_date) + timedelta(days=1)
+        else:
+            state, since = "counting", det.determination_date
+        if state in ("counting", "ended") and db.session.scalar(sa.select(Objection.id).where(
+                Objection.record_id == r.id, ~Objection.repeat,
+                ~sa.exists().where(ObjectionProposal.objection_id == Objection.id,
+                                   ObjectionReview.proposal_id == ObjectionProposal.id,
+                                   ObjectionReview.confirmed)).limit(1)):
+            state = "objection"
+        corrections = list(db.session.scalars(
+            sa.select(CorrectionProposal).join(CorrectionDecision,
+                                               CorrectionDecision.proposal_id == CorrectionProposal.id)
+            .where(CorrectionProposal.record_id == r.id, CorrectionDecision.decision == Decision.confirmed.value)
+            .order_by(CorrectionProposal.id)))
+        out.append({"record": r, "behaviour": b, "state": state, "since": since,
+                    "determined": det.determination_date, "corrections": corrections,
+                    "revocation_reason": r.revocation.reason if r.revocation is not None else None})
+    return out
+
+
 def get_evidence(evidence_id: int, who: User) -> tuple[Evidence, "storage.Path"]:
     """An evidence file and where its bytes are, if `who` may see the household (region-gated): a record's
     evidence for whoever may read the record, a procedure's document (the judgment or penalty decision a manual

@@ -214,7 +214,9 @@ def own_credit():
     if who.role != Role.household:
         abort(404)
     household = gate.check_household(db.session.get(Household, who.household_id), "own.read", who)
-    return render_template("records/own_credit.html", household=household)
+    return render_template("records/own_credit.html", household=household, own_page=True,
+                           states=service.household_record_states(household.id, who), title_of=title_of,
+                           reason_labels=REASON_LABELS)
 
 
 # ---- the credit panel (templates/records/_credit_panel.html) -----------------------------------------------
