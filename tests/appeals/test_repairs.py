@@ -186,3 +186,63 @@ def test_spec9_a_household_cannot_reach_another_households_repair(world, clock, 
     assert api_client(make_user("caseworker", "420500")).get(f"/api/v1/repairs/{aid}").status_code == 404
     opened = _staff(api_client, aid).get("/api/v1/repairs").get_json()
     assert [o["id"] for o in opened] == [aid]
+
+
+def test_spec9_household_checks_before_submission_and_follows_its_repair_on_its_pages(world, clock, client,
+                                                                                      api_client):
+    from tests.conftest import login
+    from tests.factories import csrf_token
+    clock.set(date(2026, 4, 15))
+    login(client, world.home)
+    assert client.get("/my/repairs/new").status_code == 200
+    token = csrf_token(client)
+    form = {"csrf_token": token, "record_id": str(world.record.id), "declaration": FULL["declaration"],
+            "commitment_signed": "y"}
+    page = client.post("/my/repairs/new", data={**form, "action": "check"}).get_data(as_text=True)
+    assert 'data-field="record_id"' in page and 'data-field="materials"' in page and "2026-04-16" in page
+    assert 'data-field="declaration"' not in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(repairs.RepairApplication)) == 0
+    clock.set(date(2026, 4, 16))
+    resp = client.post("/my/repairs/new", data={**form, "action": "submit",
+                                                "materials": [(io.BytesIO(PDF), "补缴凭证.pdf")]},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302
+    page = client.get("/my/repairs").get_data(as_text=True)
+    assert 'data-status="submitted"' in page and "2026-04-21" in page
+    a = db.session.scalar(sa.select(repairs.RepairApplication))
+    assert client.get(f"/repairs/{a.id}").status_code == 302  # its own: shown on /my/repairs
+    assert a.at_counter is False
+    # the due page lists it with its deadline, the staff pages show it
+    staff = make_user("caseworker", "420100")
+    other = client.application.test_client()
+    login(other, staff)
+    page = other.get("/due").get_data(as_text=True)
+    assert 'data-kind="repair"' in page and "2026-04-21" in page
+    assert other.get(f"/repairs/{a.id}").status_code == 200 and other.get("/repairs").status_code == 200
+
+
+def test_spec9_handler_and_reviewer_decide_on_the_repair_page(world, clock, client):
+    from tests.conftest import login
+    from tests.factories import csrf_token
+    clock.set(date(2026, 6, 1))
+    aid = _apply(world, **FULL).get_json()["id"]
+    handler = db.session.get(repairs.RepairApplication, aid).handler
+    login(client, handler)
+    page = client.get(f"/repairs/{aid}").get_data(as_text=True)
+    assert "2026-06-04" in page  # acceptance due R + 3 working days: Jun 2, 3, 4
+    token = csrf_token(client)
+    assert client.post(f"/repairs/{aid}/accept", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/repairs/{aid}/proposal", data={"csrf_token": token, "outcome": "refused",
+                                                         "reasons": ""}).status_code == 302
+    assert not db.session.get(repairs.RepairApplication, aid).proposals  # a refusal needs its reason
+    client.post(f"/repairs/{aid}/proposal", data={"csrf_token": token, "outcome": "refused",
+                                                  "reasons": "未提交整改证明"})
+    reviewer = client.application.test_client()
+    login(reviewer, world.reviewer)
+    assert reviewer.post(f"/repairs/{aid}/decision", data={"csrf_token": csrf_token(reviewer),
+                                                           "decision": "confirmed"}).status_code == 302
+    a = db.session.get(repairs.RepairApplication, aid)
+    db.session.refresh(a)
+    assert repairs.view_of(a).status == "refused" and _score(world.household) == 85
+    notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "repair_result"))
+    assert "未提交整改证明" in notice.body
