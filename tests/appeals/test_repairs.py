@@ -246,3 +246,21 @@ def test_spec9_handler_and_reviewer_decide_on_the_repair_page(world, clock, clie
     assert repairs.view_of(a).status == "refused" and _score(world.household) == 85
     notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "repair_result"))
     assert "未提交整改证明" in notice.body
+
+
+def test_ln_ten_catalogue_item_marked_not_repairable_is_refused_with_the_reason(world, clock, app, tmp_path):
+    from pathlib import Path
+    from housingcredit.rules import load_rules
+    source = Path(app.root_path).parent / "config" / "rules" / "2018-12-01-hubei.yaml"
+    text = source.read_text(encoding="utf-8")
+    at = text.index("  - code: HB06")
+    end = text.index("repairable: true", at)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / source.name).write_text(text[:end] + "repairable: false" + text[end + 16:],
+                                                  encoding="utf-8")
+    app.extensions["rules"] = load_rules(tmp_path / "rules")
+    clock.set(date(2026, 6, 1))
+    resp = _apply(world, **FULL)
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["message"] == "该行为在目录中标注为不可修复（LN 第十条），不能予以信用修复。"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(repairs.RepairApplication)) == 0
