@@ -12,7 +12,7 @@ from ..accounts import gate
 from ..accounts.models import Role
 from ..archives.models import Household
 from ..clock import get_clock
-from ..errors import DomainError, InvalidInput, NotFound
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..i18n import title_of
 from ..records import service as records
@@ -298,7 +298,7 @@ def show_repair(application_id: int):
 def _repair_step(application_id: int, call, done: str):
     try:
         call()
-    except DomainError as err:
+    except (InvalidInput, Conflict) as err:  # a refusal to read on the page; 403 and 404 are answered as such
         db.session.rollback()
         flash(" ".join([str(err.message)] + [str(m) for ms in (err.errors or {}).values() for m in ms]), "error")
     else:
@@ -365,7 +365,7 @@ def repair_materials(application_id: int):
         raise InvalidInput(_l("The input is not valid."))
     try:
         repairs.complete(application_id, {}, _files_of(form.materials), _files_of(form.commitment), who)
-    except DomainError as err:
+    except (InvalidInput, Conflict) as err:
         db.session.rollback()
         flash(" ".join([str(err.message)] + [str(m) for ms in (err.errors or {}).values() for m in ms]), "error")
     else:

@@ -340,7 +340,7 @@ def test_spec_9_api_repairs_only_inside_region(world, api_client, user_key, hous
             assert api.post(url, json=body).status_code == 404, url
 
 
-def test_spec_9_household_reaches_only_its_own_repairs(world):
+def test_spec_9_household_reaches_only_its_own_repairs(world, client):
     from housingcredit.appeals import repairs
     from housingcredit.errors import DomainError, NotFound
     households, users = world
@@ -357,3 +357,21 @@ def test_spec_9_household_reaches_only_its_own_repairs(world):
                                                                                  home)):
         with pytest.raises(DomainError):
             call()
+    login(client, home)
+    assert client.get("/my/repairs").status_code == 200
+    assert client.get(f"/repairs/{mine.id}").status_code == 302  # its own: shown on /my/repairs
+    assert client.get(f"/repairs/{theirs.id}").status_code == 404
+    for url in (f"/households/{other.id}/repairs/new", f"/households/{own.id}/repairs/new", "/repairs"):
+        assert client.get(url).status_code in (403, 404), url
+    token = csrf_token(client)
+    for url in (f"/repairs/{theirs.id}/materials", f"/repairs/{theirs.id}/accept", f"/repairs/{theirs.id}/decision",
+                f"/repairs/{mine.id}/accept", f"/repairs/{mine.id}/proposal"):
+        resp = client.post(url, data={"csrf_token": token, "decision": "confirmed", "outcome": "granted"})
+        assert resp.status_code in (403, 404), url
+    db.session.expire_all()
+    assert all(not a.steps and not a.proposals for a in (db.session.get(type(mine), mine.id),
+                                                         db.session.get(type(theirs), theirs.id)))
+    resp = client.post("/my/repairs/new", data={"csrf_token": token, "record_id": str(theirs.record_id),
+                                                "declaration": "x", "commitment_signed": "y", "action": "submit"})
+    assert resp.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(type(mine))) == 2
