@@ -201,11 +201,11 @@ def _uploads(files, commitment_files, errors: dict):
     try:
         uploads = storage.check(files, field="materials")
     except InvalidInput as err:
-        errors.update({"materials": v for v in err.errors.values()})
+        errors["materials"] = [m for v in err.errors.values() for m in v]
     try:
         commitment = storage.check(commitment_files or [], field="commitment")
     except InvalidInput as err:
-        errors.update({"commitment": v for v in err.errors.values()})
+        errors["commitment"] = [m for v in err.errors.values() for m in v]
     return uploads, commitment
 
 

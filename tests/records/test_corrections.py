@@ -29,6 +29,15 @@ def world(app, clock):
                                   record=record))
 
 
+def _staff_page(app_client_for, record):
+    from flask import current_app
+
+    from tests.conftest import login
+    client = current_app.test_client()
+    login(client, app_client_for)
+    return client.get(f"/records/{record.id}").get_data(as_text=True)
+
+
 def test_spec4_correction_keeps_code_deduction_and_determination_date(world, clock, api_client):
     clock.set(date(2026, 7, 1))
     api = api_client(world.proposer)
@@ -51,6 +60,8 @@ def test_spec4_correction_keeps_code_deduction_and_determination_date(world, clo
     assert (history[0]["before_occurred_date"], history[0]["before_facts"]) == ("2026-06-10",
                                                                                "拖欠租金7个月，经催缴仍未缴纳。")
     assert history[0]["decision"] == "confirmed" and history[0]["decided_date"] == "2026-07-01"
+    page = _staff_page(app_client_for=world.proposer, record=world.record)
+    assert "2026-06-10" in page.split('id="corrections"')[1]  # the staff record page keeps it too
     notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "correction"))
     assert notice is not None and "2026-07-01" in notice.body
     # a different behaviour is not a correction

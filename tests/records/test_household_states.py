@@ -37,7 +37,7 @@ def test_spec4_household_sees_record_states(app, clock, client):
     p = service.propose_correction(corrected.id, {"reason": "error", "occurred_date": "2026-07-06",
                                                   "facts": "更正后的事实：损坏未报修。"}, [], other)
     service.decide_correction(p.id, "confirmed", "", make_user("reviewer", "420100"))
-    pending = make_record(household, recorder, "HB06", occurred=date(2026, 7, 8))
+    make_record(household, recorder, "HB06", occurred=date(2026, 7, 8))  # pending: never shown
     rejected = make_record(household, recorder, "HB06", occurred=date(2026, 7, 9))
     service.determine(rejected.id, "rejected", "证据不足", reviewer)
     db.session.commit()
