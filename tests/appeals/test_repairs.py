@@ -264,3 +264,30 @@ def test_ln_ten_catalogue_item_marked_not_repairable_is_refused_with_the_reason(
     assert resp.status_code == 409, resp.get_json()
     assert resp.get_json()["message"] == "该行为在目录中标注为不可修复（LN 第十条），不能予以信用修复。"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(repairs.RepairApplication)) == 0
+
+
+def _repair_clock_cases():
+    from tests.test_conformance import CASES
+    return [c for c in CASES if c["kind"] == "repair_clock"]
+
+
+@pytest.mark.parametrize("case", _repair_clock_cases(), ids=lambda c: c["name"])
+def test_ln_thirteen_golden_repair_clock_cases_through_the_service(app, clock, api_client, case):
+    """Each repair_clock golden case through the real path: applied on R, accepted on A, extended once."""
+    household = make_household("420102")
+    home = make_household_user(household)
+    recorder = make_user("caseworker", "420100")
+    make_user("caseworker", "420100")  # the handler: a caseworker of the region other than the recorder
+    clock.set(date(2026, 1, 15))
+    record = make_record(household, recorder, "HB08", occurred=date(2026, 1, 12))  # mild: repairable at once
+    confirm(record, make_user("reviewer", "420100"))
+    clock.set(case["received"])
+    a = repairs.apply(household.id, {"record_id": record.id, **FULL}, [("补缴凭证.pdf", PDF)], [], home)
+    db.session.commit()
+    assert repairs.view_of(a).acceptance_due == case["expect"]["acceptance_due"]
+    clock.set(case["accepted"])
+    staff = _staff(api_client, a.id)
+    body = staff.post(f"/api/v1/repairs/{a.id}/acceptance").get_json()
+    assert body["decision_due"] == case["expect"]["decision_due"].isoformat()
+    body = staff.post(f"/api/v1/repairs/{a.id}/extension", json={"reason": "需核实"}).get_json()
+    assert body["decision_due"] == case["expect"]["decision_due_extended"].isoformat()
