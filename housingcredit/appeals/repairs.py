@@ -181,7 +181,9 @@ def _conditions(h: Household, clean: dict, uploads: list, commitment_uploads: li
             raise Conflict(_l("This behaviour is marked not repairable in the catalogue (LN 第十条): credit repair "
                               "cannot be granted for it."), field="record_id")
         first = repairable_from(b, det.determination_date)
-        if on < first and not (clean.get("non_intentional") or "").strip():
+        if on < det.determination_date:
+            missing["received_date"] = [_("The application cannot have been received before the determination.")]
+        elif on < first and not (clean.get("non_intentional") or "").strip():
             missing["record_id"] = [_("The minimum publicity period (LN 第十一条) is met only from %(date)s: apply "
                                       "from that day, or explain why the behaviour was not intentional (HB 七).",
                                       date=first.isoformat())]

@@ -182,6 +182,14 @@ def test_spec9_a_household_cannot_reach_another_households_repair(world, clock, 
     with pytest.raises(DomainError) as err:
         repairs.get_repair(aid, other)
     assert err.value.status == 404
+    # at the counter: the received date is given, never before the determination nor in the future
+    counter = api_client(make_user("caseworker", "420102"))
+    for received in ("2026-01-14", "2026-06-02", None):
+        body = {"record_id": world.record.id, **FULL}
+        if received:
+            body["received_date"] = received
+        resp = counter.post(f"/api/v1/households/{world.household.id}/repairs", json=body)
+        assert resp.status_code == 422 and "received_date" in resp.get_json()["errors"], received
     # staff of another region see nothing either
     assert api_client(make_user("caseworker", "420500")).get(f"/api/v1/repairs/{aid}").status_code == 404
     opened = _staff(api_client, aid).get("/api/v1/repairs").get_json()
