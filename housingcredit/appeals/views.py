@@ -242,7 +242,8 @@ def my_repairs():
     if who.role != Role.household:
         raise NotFound()
     items = repairs.repairs_for(who.household_id, who)
-    return render_template("appeals/repairs_mine.html", items=items, view_of=repairs.view_of, labels=REPAIR_LABELS,
+    return render_template("appeals/repairs_mine.html", items=items, views={a.id: repairs.view_of(a) for a in items},
+                           labels=REPAIR_LABELS,
                            describe={a.id: _behaviour_words(records._record(a.record_id)) for a in items},
                            materials_form=MaterialsForm())
 
@@ -271,8 +272,9 @@ def open_repairs():
     items = repairs.open_repairs(who)
     households = {h.id: h for h in db.session.scalars(sa.select(Household).where(
         Household.id.in_({a.household_id for a in items})))} if items else {}
-    return render_template("appeals/repairs_open.html", items=items, households=households, view_of=repairs.view_of,
-                           labels=STAFF_REPAIR_LABELS, today=get_clock().today())
+    return render_template("appeals/repairs_open.html", items=items, households=households,
+                           views={a.id: repairs.view_of(a) for a in items}, labels=STAFF_REPAIR_LABELS,
+                           today=get_clock().today())
 
 
 @bp.route("/repairs/<int:application_id>")
