@@ -107,7 +107,7 @@ def household_record_states(household_id: int, who: User, today: date | None = N
         else:
             state, since = "counting", det.determination_date
         if state in ("counting", "ended") and db.session.scalar(sa.select(Objection.id).where(
-                Objection.record_id == r.id, ~Objection.repeat,
+                Objection.record_id == r.id,
                 ~sa.exists().where(ObjectionProposal.objection_id == Objection.id,
                                    ObjectionReview.proposal_id == ObjectionProposal.id,
                                    ObjectionReview.confirmed)).limit(1)):
