@@ -10,5 +10,7 @@ from .records.models import Decision, Determination, Evidence, Record, RecordRep
 from .scoring.models import CreditState  # noqa: F401
 from .stats.models import JobRun  # noqa: F401
 from .appeals.models import (Objection, ObjectionMaterial, ObjectionProposal, ObjectionReview,  # noqa: F401
-                             Restoration, RevocationDecision, RevocationProposal)
+                             Restoration, RevocationDecision, RevocationProposal, RepairApplication,
+                             RepairMaterial, RepairStep, RepairProposal, RepairReview, CorrectionProposal,
+                             CorrectionDecision)
 from .reports.models import Document, DocumentCounter  # noqa: F401

@@ -50,6 +50,7 @@ def template_helpers():
             items.append({"url": _url("lists.watch_list"), "label": _l("Watch list")})
             items.append({"url": _url("lists.due"), "label": _l("Due")})
             items.append({"url": _url("appeals.open_list"), "label": _l("Objections")})
+            items.append({"url": _url("appeals.open_repairs"), "label": _l("Credit repair")})
         if gate.can("credit.check"):
             items.append({"url": _url("lists.credit_check_page"), "label": _l("Credit check")})
         if gate.can("audit.read"):

@@ -48,6 +48,10 @@ def fuzz_data(app, clock):
     appeals.file_objection(first.id, {"record_id": record.id, "reason": "异议", "received_date": clock.today()},
                            [], caseworker)
     records.propose_revocation(record.id, "error", "登记错误", caseworker)
+    from housingcredit.appeals import repairs
+    repairs.apply(first.id, {"record_id": record.id, "declaration": "已补缴", "commitment_signed": True,
+                             "non_intentional": "住院期间未能缴租", "received_date": clock.today()},
+                  [("补缴凭证.pdf", PDF)], [], caseworker)
     db.session.commit()
     return {"supervisor": _token(supervisor), "caseworker": _token(caseworker), "id_number": first.head.id_number}
 
@@ -70,7 +74,7 @@ def _per_request_context(app):
 
 # The fixtures' ids: generated ids rarely hit a row, so every operation with a path id also runs against these.
 EXISTING = {"household_id": 1, "record_id": 1, "order_id": 1, "procedure_id": 1, "objection_id": 1,
-            "proposal_id": 1}
+            "proposal_id": 1, "application_id": 1}
 
 
 def _run(operation, mode, token, checks, path_parameters=None, answered=None, query=None) -> None:
@@ -92,7 +96,7 @@ def test_hardening_openapi_every_operation_answers_as_documented(app, fuzz_data)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _per_request_context(app))
     checks = _checks()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 32  # 24 + revocation decision + 7 objection operations (issue 22)
+    assert len(operations) == 47  # 24 + revocation decision + 7 objection + 12 repair + 3 correction (issue 22)
     failures = []
     succeeded: set[str] = set()
     for role in ("supervisor", "caseworker"):
@@ -151,12 +155,12 @@ def test_hardening_api_without_a_token_answers_401_on_every_operation(app, clien
     """Reads and writes alike: no CSRF 400 on a write (the API acts only for a bearer token)."""
     make_household("420102")
     operations = _operations(client)
-    assert len(operations) == 32  # 24 + revocation decision + 7 objection operations (issue 22)
+    assert len(operations) == 47  # 24 + revocation decision + 7 objection + 12 repair + 3 correction (issue 22)
     for method, path, op in operations:
         assert "401" in op["responses"], (method, path)
         url = path.replace("{household_id}", "1").replace("{record_id}", "1").replace(
             "{order_id}", "1").replace("{procedure_id}", "1").replace(
-            "{proposal_id}", "1").replace("{objection_id}", "1")
+            "{proposal_id}", "1").replace("{objection_id}", "1").replace("{application_id}", "1")
         resp = client.open(url, method=method.upper(), json={} if method != "get" else None)
         assert (method, path, resp.status_code, resp.get_json()["code"]) == (method, path, 401, "unauthorized")
         assert resp.headers["WWW-Authenticate"].lower().startswith("bearer")

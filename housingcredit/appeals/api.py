@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from ..accounts import gate
 from ..accounts.api import bearer_only
 from ..extensions import db
-from . import service
-from .schemas import ObjectionOut, ProposalOut
+from . import repairs, service
+from .schemas import ObjectionOut, ProposalOut, RepairCheckOut, RepairApplicationOut, RepairProposalOut
 
 blp = bearer_only(Blueprint("appeals_api", __name__, url_prefix="/api/v1", description="Objections (异议)"))
 
@@ -86,3 +86,109 @@ def decide(objection_id):
     service.decide(objection_id, _body(), gate.user())
     db.session.commit()
     return service.get_objection(objection_id, gate.user())
+
+
+# ---- credit repair (信用修复, LN 第十–十三条) ----------------------------------------------------------------------
+
+def _commitment():
+    return [f for f in request.files.getlist("commitment") if f and f.filename]
+
+
+@blp.route("/households/<int:household_id>/repairs", methods=["GET"])
+@blp.response(200, RepairApplicationOut(many=True))
+def household_repairs(household_id):
+    """The household's repair applications with their status and deadlines, newest first."""
+    return repairs.repairs_for(household_id, gate.user())
+
+
+@blp.route("/households/<int:household_id>/repairs/check", methods=["POST"])
+@blp.response(200, RepairCheckOut)
+def check_repair(household_id):
+    """What an application would lack if submitted now (nothing is written)."""
+    return repairs.check_conditions(household_id, _body(), _files(), _commitment(), gate.user())
+
+
+@blp.route("/households/<int:household_id>/repairs", methods=["POST"])
+@blp.response(201, RepairApplicationOut)
+def apply_repair(household_id):
+    """Apply: {"record_id", "declaration", "commitment_signed", "non_intentional"?, "received_date" (counter)}
+    (JSON, or multipart with `materials` and `commitment` files)."""
+    a = repairs.apply(household_id, _body(), _files(), _commitment(), gate.user())
+    db.session.commit()
+    return a
+
+
+@blp.route("/repairs", methods=["GET"])
+@blp.response(200, RepairApplicationOut(many=True))
+def open_repairs():
+    """Undecided repair applications of the user's region, the earliest due first."""
+    return repairs.open_repairs(gate.user())
+
+
+@blp.route("/repairs/<int:application_id>", methods=["GET"])
+@blp.response(200, RepairApplicationOut)
+def get_repair(application_id):
+    a = repairs.get_repair(application_id, gate.user())
+    db.session.commit()  # the staff read is logged
+    return a
+
+
+@blp.route("/repairs/<int:application_id>/handler", methods=["POST"])
+@blp.response(201, RepairApplicationOut)
+def take_repair(application_id):
+    a = repairs.assign_handler(application_id, gate.user())
+    db.session.commit()
+    return a
+
+
+@blp.route("/repairs/<int:application_id>/incomplete", methods=["POST"])
+@blp.response(201, RepairApplicationOut)
+def repair_incomplete(application_id):
+    """The handler's one notice listing everything missing: {"missing": "…"}."""
+    a = repairs.mark_incomplete(application_id, _body(), gate.user())
+    db.session.commit()
+    return a
+
+
+@blp.route("/repairs/<int:application_id>/materials", methods=["POST"])
+@blp.response(201, RepairApplicationOut)
+def repair_materials(application_id):
+    """The missing materials (multipart `materials` / `commitment`): the application is received today."""
+    a = repairs.complete(application_id, _body(), _files(), _commitment(), gate.user())
+    db.session.commit()
+    return a
+
+
+@blp.route("/repairs/<int:application_id>/acceptance", methods=["POST"])
+@blp.response(201, RepairApplicationOut)
+def accept_repair(application_id):
+    a = repairs.accept(application_id, gate.user())
+    db.session.commit()
+    return a
+
+
+@blp.route("/repairs/<int:application_id>/extension", methods=["POST"])
+@blp.response(201, RepairApplicationOut)
+def extend_repair(application_id):
+    """The decision deadline extended by 10 working days, once: {"reason": "…"}."""
+    a = repairs.extend(application_id, _body(), gate.user())
+    db.session.commit()
+    return a
+
+
+@blp.route("/repairs/<int:application_id>/proposal", methods=["POST"])
+@blp.response(201, RepairProposalOut)
+def propose_repair(application_id):
+    """The handler: {"outcome": "granted"|"refused", "reasons": "…", "non_intentional": bool}."""
+    p = repairs.propose(application_id, _body(), gate.user())
+    db.session.commit()
+    return p
+
+
+@blp.route("/repairs/<int:application_id>/decision", methods=["POST"])
+@blp.response(201, RepairApplicationOut)
+def decide_repair(application_id):
+    """A reviewer other than the handler and the recorder: {"decision": "confirmed"|"returned", "note": "…"}."""
+    repairs.decide(application_id, _body(), gate.user())
+    db.session.commit()
+    return repairs.get_repair(application_id, gate.user())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 
@@ -35,3 +35,39 @@ class ReviewForm(FlaskForm):
                                                      SelectChoice("returned", _l("Send it back to the handler"))],
                           validate_choice=False)
     note = TextAreaField(_l("Note"))
+
+
+class RepairForm(FlaskForm):
+    record_id = SelectField(_l("The record to be repaired"), choices=[], validate_choice=False)
+    declaration = TextAreaField(_l("How the behaviour was corrected and the obligations fulfilled"))
+    commitment_signed = BooleanField(_l("I sign the credit commitment (信用承诺书) and will keep it"))
+    commitment = MultipleFileField(_l("Signed credit commitment (optional upload)"))
+    non_intentional = TextAreaField(_l("If the behaviour was not intentional, explain why (optional)"))
+    received_date = StringField(_l("Date received at the counter"))
+    materials = MultipleFileField(_l("Supporting materials (PDF, PNG or JPEG)"))
+
+    def data_for_service(self) -> dict:
+        data = {"record_id": self.record_id.data or None, "declaration": self.declaration.data or "",
+                "commitment_signed": bool(self.commitment_signed.data),
+                "non_intentional": self.non_intentional.data or ""}
+        if self.received_date.data:
+            data["received_date"] = self.received_date.data
+        return data
+
+
+class RepairStepForm(FlaskForm):
+    """The handler's steps: the notice of what is missing (`text`), the extension (`text` its reason)."""
+    text = TextAreaField(_l("Text"))
+
+
+class RepairProposalForm(FlaskForm):
+    outcome = RadioField(_l("Proposed decision"), choices=[SelectChoice("granted", _l("Repair granted")),
+                                                           SelectChoice("refused", _l("Repair refused"))],
+                         validate_choice=False)
+    non_intentional = BooleanField(_l("Not intentional (HB 七): may be repaired before the minimum period"))
+    reasons = TextAreaField(_l("Reasons"))
+
+
+class MaterialsForm(FlaskForm):
+    materials = MultipleFileField(_l("Supporting materials (PDF, PNG or JPEG)"))
+    commitment = MultipleFileField(_l("Signed credit commitment (optional upload)"))

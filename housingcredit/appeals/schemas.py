@@ -77,3 +77,91 @@ class ObjectionOut(Schema):
     decided_date = fields.Function(_decided)
     materials = fields.List(fields.Nested(MaterialOut))
     proposals = fields.List(fields.Nested(ProposalOut))
+
+
+class RepairIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    record_id = fields.Integer(load_default=None, allow_none=True, strict=False,
+                               validate=validate.Range(min=1, max=2**63 - 1))
+    declaration = fields.String(load_default="", validate=validate.Length(max=5000))
+    commitment_signed = fields.Boolean(load_default=False, truthy={True, "true", "1", "on", "y", "yes"},
+                                       falsy={False, "false", "0", "off", "n", "no", ""})
+    non_intentional = fields.String(load_default="", validate=validate.Length(max=5000))
+    received_date = fields.Date(load_default=None, allow_none=True)
+
+
+class RepairIncompleteIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    missing = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class RepairProposalIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    outcome = fields.String(required=True, validate=validate.OneOf(("granted", "refused")))
+    reasons = fields.String(load_default="", validate=validate.Length(max=5000))
+    non_intentional = fields.Boolean(load_default=False, truthy={True, "true", "1", "on", "y", "yes"},
+                                     falsy={False, "false", "0", "off", "n", "no", ""})
+
+
+class RepairMaterialOut(MaterialOut):
+    kind = fields.String()
+
+
+class RepairStepOut(Schema):
+    kind = fields.String()
+    on = fields.Date()
+    note = fields.String()
+
+
+class RepairProposalOut(Schema):
+    id = fields.Integer()
+    outcome = fields.String()
+    reasons = fields.String()
+    non_intentional = fields.Boolean()
+    by_id = fields.Integer()
+    proposed_date = fields.Date()
+    reviewed = fields.Function(lambda p: None if p.review is None else ("confirmed" if p.review.confirmed
+                                                                        else "returned"))
+    reviewed_date = fields.Function(lambda p: p.review.decided_date.isoformat() if p.review else None)
+
+
+def _repair_view(name):
+    def get(a):
+        from . import repairs
+        value = getattr(repairs.view_of(a), name)
+        return value.isoformat() if hasattr(value, "isoformat") else value
+    return fields.Function(get)
+
+
+class RepairApplicationOut(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer()
+    record_id = fields.Integer()
+    filed_date = fields.Date()
+    declaration = fields.String()
+    commitment_signed = fields.Boolean()
+    non_intentional = fields.String()
+    at_counter = fields.Boolean()
+    handler_id = fields.Integer(allow_none=True)
+    status = _repair_view("status")
+    received_date = _repair_view("received")
+    accepted_date = _repair_view("accepted")
+    acceptance_due = _repair_view("acceptance_due")
+    decision_due = _repair_view("decision_due")
+    extended = _repair_view("extended")
+    decided_date = _repair_view("decided")
+    materials = fields.List(fields.Nested(RepairMaterialOut))
+    steps = fields.List(fields.Nested(RepairStepOut))
+    proposals = fields.List(fields.Nested(RepairProposalOut))
+
+
+class RepairCheckOut(Schema):
+    ok = fields.Boolean()
+    repairable_from = fields.Date(allow_none=True)
+    missing = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

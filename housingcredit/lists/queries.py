@@ -151,8 +151,21 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
         "watch_ending": [{"id": e.id, "household_id": e.household_id, "archive_no": a,
                           "start_date": e.start_date.isoformat(), "until_date": e.until_date.isoformat()}
                          for e, a in watch],
+        "appeals": _open_appeals(who, today),
     })
     return out
+
+
+def _open_appeals(who: User, today: date) -> list[dict]:
+    """Open objections and repair applications with their next deadline, the overdue (earliest due) first."""
+    from ..appeals import repairs, service as appeals
+    rows = [{"kind": "objection", "id": o.id, "household_id": o.household_id, "due_date": o.due_date}
+            for o in appeals.open_objections(who)]
+    rows += [{"kind": "repair", "id": a.id, "household_id": a.household_id, "due_date": repairs.due_of(a)}
+             for a in repairs.open_repairs(who)]
+    rows.sort(key=lambda r: (r["due_date"] or date.max, r["kind"], r["id"]))
+    return [dict(r, due_date=r["due_date"].isoformat() if r["due_date"] else None,
+                 overdue=bool(r["due_date"] and r["due_date"] < today)) for r in rows]
 
 
 def panel(household: Household, who: User) -> dict:

@@ -38,7 +38,8 @@ def dump(m: dict) -> dict:
         out[name] = v if v is None or type(v) in plain else field.serialize(name, m)
     return out
 
-RECORD_STATUS = {"record.confirmed": "new", "record.revoked": "revoked", "record.repaired": "repaired"}
+RECORD_STATUS = {"record.confirmed": "new", "record.revoked": "revoked", "record.repaired": "repaired",
+                 "record.corrected": "corrected"}
 PUNISHMENT_STATUS = {"opened": "risk_notice", "publicity": "publicity", "listed": "listed", "ended": "list_ended"}
 WATCH_STATUS = {"watch_list.entered": "watch_listed", "watch_list.changed": "watch_changed",
                 "watch_list.ended": "watch_ended", "watch_list.removed": "watch_removed"}

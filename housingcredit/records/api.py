@@ -12,8 +12,8 @@ from ..accounts.api import bearer_only
 from ..extensions import db
 from ..scoring import service as scoring
 from . import service
-from .schemas import (CatalogueItemOut, CatalogueQuery, CreditOut, CreditQuery, EvidenceOut, HistoryOut,
-                      HistoryQuery, RecordOut, RevocationProposalOut)
+from .schemas import (CatalogueItemOut, CatalogueQuery, CorrectionProposalOut, CreditOut, CreditQuery, EvidenceOut,
+                      HistoryOut, HistoryQuery, RecordOut, RevocationProposalOut)
 
 # every operation needs a bearer token, declared once for the blueprint
 blp = bearer_only(Blueprint("records_api", __name__,
@@ -119,6 +119,38 @@ def decide_revocation(proposal_id):
     service.decide_revocation(proposal_id, body.get("decision"), body.get("note") or "", gate.user())
     db.session.commit()
     return service.get_record(service.proposal_record_id(proposal_id), gate.user())
+
+
+@blp.route("/records/<int:record_id>/corrections", methods=["POST"])
+@blp.response(201, CorrectionProposalOut)
+def propose_correction(record_id):
+    """Propose to correct a confirmed record's facts and evidence (SPEC §4): {"reason", "note", "occurred_date",
+    "facts"} (JSON, or multipart with `evidence` files). The code, deduction and determination date stay."""
+    files = [f for f in request.files.getlist("evidence") if f and f.filename]
+    proposal = service.propose_correction(record_id, _body(), files, gate.user())
+    db.session.commit()
+    return proposal
+
+
+@blp.route("/records/<int:record_id>/corrections", methods=["GET"])
+@blp.response(200, CorrectionProposalOut(many=True))
+def corrections(record_id):
+    """The record's corrections, each with the earlier version it replaced."""
+    service.get_record(record_id, gate.user())
+    rows = service.corrections_of(record_id)
+    db.session.commit()  # the staff read is logged
+    return rows
+
+
+@blp.route("/corrections/<int:proposal_id>/decision", methods=["POST"])
+@blp.response(201, RecordOut)
+def decide_correction(proposal_id):
+    """Confirm or reject a correction: {"decision": "confirmed"|"rejected", "note": "…"} — a reviewer other than the
+    proposer and the recorder."""
+    body = _body()
+    row = service.decide_correction(proposal_id, body.get("decision"), body.get("note") or "", gate.user())
+    db.session.commit()
+    return service.get_record(row.proposal.record_id, gate.user())
 
 
 @blp.route("/households/<int:household_id>/credit")

@@ -33,9 +33,32 @@ class RevocationIn(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class CorrectionIn(Schema):
+    """A correction of facts and evidence only (SPEC §4): the code, deduction and determination date stay."""
+    reason = fields.String(required=True, validate=validate.OneOf(REVOCATION_REASONS))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    occurred_date = fields.Date(load_default=None, allow_none=True)
+    facts = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
 class RevocationDecisionIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("confirmed", "rejected")))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CorrectionProposalOut(Schema):
+    id = fields.Integer()
+    record_id = fields.Integer()
+    reason = fields.String()
+    note = fields.String()
+    occurred_date = fields.Date()
+    facts = fields.String()
+    before_occurred_date = fields.Date()
+    before_facts = fields.String()
+    proposed_by_id = fields.Integer()
+    proposed_date = fields.Date()
+    decision = fields.Function(lambda p: p.decision.decision if p.decision else None)
+    decided_date = fields.Function(lambda p: p.decision.decided_date.isoformat() if p.decision else None)
 
 
 class RevocationProposalOut(Schema):

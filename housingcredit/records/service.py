@@ -24,7 +24,8 @@ from ..scoring import service as scoring
 from ..validation import load
 from . import storage
 from .models import Decision, Determination, Evidence, Record, RecordRepair, Revocation
-from .schemas import REASON_LABELS, DeterminationIn, RecordIn, RepairIn, RevocationDecisionIn, RevocationIn
+from .schemas import (REASON_LABELS, CorrectionIn, DeterminationIn, RecordIn, RepairIn, RevocationDecisionIn,
+                      RevocationIn)
 
 
 
@@ -75,6 +76,49 @@ def records_for_household(household_id: int, who: User) -> list[Record]:
         sa.select(Record).where(Record.household_id == h.id).order_by(Record.id.desc())
         .options(selectinload(Record.determination), selectinload(Record.revocation),
                  selectinload(Record.repair), selectinload(Record.evidence))).all()
+
+
+def household_record_states(household_id: int, who: User, today: date | None = None) -> list[dict]:
+    """The household's confirmed records as a household sees them (SPEC §4), newest first — never a pending or
+    a rejected one. Each with its state: `counting`; `ended` (no longer counting since the day after its use
+    period); `objection` (an objection pending); `revoked`; `repaired` — with the date it applies from, the
+    behaviour and its clause, and `corrections` (each confirmed one with the earlier version it replaced)."""
+    from datetime import timedelta
+
+    from ..appeals.models import CorrectionDecision, CorrectionProposal, Objection, ObjectionProposal, ObjectionReview
+    today = today or get_clock().today()
+    out = []
+    for r in records_for_household(household_id, who):
+        det = r.determination
+        if det is None or det.decision != Decision.confirmed:
+            continue
+        try:
+            b = scoring.rules_book().behaviour_on(r.code, r.region_code, det.determination_date)
+        except RulesError:
+            b = None
+        if r.revocation is not None:
+            state, since = "revoked", r.revocation.revoked_date
+        elif r.repair is not None:
+            state, since = "repaired", r.repair.repaired_date
+        elif b is not None and b.counts_through(det.determination_date) < today:
+            state, since = "ended", b.counts_through(det.determination_date) + timedelta(days=1)
+        else:
+            state, since = "counting", det.determination_date
+        if state in ("counting", "ended") and db.session.scalar(sa.select(Objection.id).where(
+                Objection.record_id == r.id,
+                ~sa.exists().where(ObjectionProposal.objection_id == Objection.id,
+                                   ObjectionReview.proposal_id == ObjectionProposal.id,
+                                   ObjectionReview.confirmed)).limit(1)):
+            state = "objection"
+        corrections = list(db.session.scalars(
+            sa.select(CorrectionProposal).join(CorrectionDecision,
+                                               CorrectionDecision.proposal_id == CorrectionProposal.id)
+            .where(CorrectionProposal.record_id == r.id, CorrectionDecision.decision == Decision.confirmed.value)
+            .order_by(CorrectionProposal.id)))
+        out.append({"record": r, "behaviour": b, "state": state, "since": since,
+                    "determined": det.determination_date, "corrections": corrections,
+                    "revocation_reason": r.revocation.reason if r.revocation is not None else None})
+    return out
 
 
 def get_evidence(evidence_id: int, who: User) -> tuple[Evidence, "storage.Path"]:
@@ -513,26 +557,132 @@ def _push_status(r: Record, h: Household, status: str, on: date, who: User) -> N
     platform.enqueue(h.id, f"record.{status}", payload)
 
 
-def correct(record_id: int, data: dict, files, who: User) -> Record:
-    """A correction (更正): the original is revoked with reason "corrected" and a new record references it.
+def _evidence_lines(uploads: list[storage.Upload]) -> str:
+    """New evidence carried by a correction proposal until its confirmation: one "sha256 type size name" a line."""
+    return "\n".join(f"{storage.store(u)} {u.content_type} {u.size} {u.filename}" for u in uploads)
 
-    The new record is pending review again; without new files it keeps the original's evidence.
-    """
-    original = _record(record_id)
-    h = gate.check_household(_household_of(original), "record.create", who)
+
+def _pending_correction(record_id: int):
+    from ..appeals.models import CorrectionDecision, CorrectionProposal
+    return db.session.scalar(sa.select(CorrectionProposal).where(
+        CorrectionProposal.record_id == record_id,
+        ~sa.exists().where(CorrectionDecision.proposal_id == CorrectionProposal.id)))
+
+
+def corrections_of(record_id: int) -> list:
+    """The record's correction proposals with their decisions, oldest first (each keeps the earlier version)."""
+    from ..appeals.models import CorrectionProposal
+    return list(db.session.scalars(sa.select(CorrectionProposal).where(CorrectionProposal.record_id == record_id)
+                                   .order_by(CorrectionProposal.id)))
+
+
+def propose_correction(record_id: int, data: dict, files, who: User):
+    """A caseworker proposes to correct a confirmed record's facts and evidence only (SPEC §4: occurrence date,
+    place and description, evidence) with a reason from the fixed list; the code, deduction and determination date
+    stay. Recording a different behaviour is a revocation plus a new record. Nothing reaches the household yet."""
+    from ..appeals.models import CorrectionProposal
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "record.revoke", who)
+    data = dict(data or {})
+    errors: dict[str, list[str]] = {}
+    if data.get("code") not in (None, "", r.code):
+        errors["code"] = [_("A correction keeps the behaviour: recording a different behaviour is a revocation "
+                            "and a new record.")]
+    clean = load(CorrectionIn(), {k: v for k, v in data.items() if k in ("reason", "note", "occurred_date",
+                                                                         "facts")})
+    if clean["reason"] == "other" and not clean["note"].strip():
+        errors["note"] = [_("Say why the record is corrected when the reason is 'other'.")]
+    today = get_clock().today()
+    occurred = clean["occurred_date"] or r.occurred_date
+    if occurred > today:
+        errors["occurred_date"] = [_("The date may not be in the future.")]
+    elif occurred > r.formed_date:
+        errors["occurred_date"] = [_("The information cannot have formed before the behaviour occurred.")]
+    uploads: list[storage.Upload] = []
+    try:
+        uploads = storage.check(files)
+    except InvalidInput as err:
+        errors.update(err.errors)
+    facts = clean["facts"].strip() or r.facts
+    if not errors and occurred == r.occurred_date and facts == r.facts and not uploads:
+        errors["facts"] = [_("Change the occurrence date, the facts or the evidence: nothing would be corrected.")]
+    if errors:
+        raise InvalidInput(_l("The input is not valid."), errors=errors)
     scoring.lock_household(h.id)
-    if _standing_state(original.id)[1]:
+    decision, revoked, _repaired = _standing_state(r.id)
+    if revoked:
         raise Conflict(_l("This record has already been revoked."))
-    _revoke(original, h, "corrected", official(lambda: _("Corrected by a new record.")), who)
-    new = create_record(original.household_id, data, files, who, require_evidence=False, corrects=original)
-    if not new.evidence:
-        now = get_clock().now_utc()
-        for ev in original.evidence:
-            db.session.add(Evidence(record_id=new.id, filename=ev.filename, content_type=ev.content_type,
-                                    size=ev.size, sha256=ev.sha256, uploaded_by_id=who.id, uploaded_dt=now))
-        db.session.flush()
-        db.session.refresh(new, ["evidence"])
-    return new
+    if decision != Decision.confirmed:
+        raise Conflict(_l("Only a confirmed record can be corrected; a pending record is decided by its review."))
+    if _pending_correction(r.id) is not None:
+        raise Conflict(_l("A correction of this record is already awaiting its decision."))
+    clock = get_clock()
+    proposal = CorrectionProposal(record_id=r.id, reason=clean["reason"], note=clean["note"],
+                                  occurred_date=occurred, facts=facts, evidence=_evidence_lines(uploads),
+                                  before_occurred_date=r.occurred_date, before_facts=r.facts,
+                                  before_evidence=" ".join(e.sha256 for e in r.evidence), proposed_by_id=who.id,
+                                  proposed_date=today, proposed_dt=clock.now_utc())
+    db.session.add(proposal)
+    db.session.flush()
+    audit.record("record.correction_proposed", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"proposal": proposal.id, "reason": proposal.reason,
+                        "occurred_date": occurred.isoformat(), "evidence": [u.sha256 for u in uploads]},
+                 actor=(who.id, who.username))
+    return proposal
+
+
+def decide_correction(proposal_id: int, decision: str, note: str, who: User):
+    """A reviewer other than the proposer and the record's recorder confirms or rejects a correction (SPEC §4).
+    Confirmed: from today the record carries the corrected facts and the new evidence (the earlier version stays
+    in the proposal, viewable), the household is notified and the change pushed; rejected: nothing is sent."""
+    from ..appeals.models import CorrectionDecision, CorrectionProposal
+    proposal = db.session.get(CorrectionProposal, proposal_id)
+    if proposal is None:
+        raise NotFound()
+    r = _record(proposal.record_id)
+    h = gate.check_household(_household_of(r), "record.determine", who)
+    clean = load(RevocationDecisionIn(), {"decision": decision, "note": note or ""})
+    if who.id in (proposal.proposed_by_id, r.recorded_by_id):
+        raise Forbidden(_l("You proposed this correction or recorded the behaviour: another reviewer must decide "
+                           "it (two people, SPEC §4)."))
+    scoring.lock_household(h.id)
+    if db.session.scalar(sa.select(CorrectionDecision.id).where(CorrectionDecision.proposal_id == proposal.id)):
+        raise Conflict(_l("This proposal has already been decided."))
+    clock = get_clock()
+    row = CorrectionDecision(proposal_id=proposal.id, decision=clean["decision"], note=clean["note"], by_id=who.id,
+                             decided_date=clock.today(), dt=clock.now_utc())
+    db.session.add(row)
+    db.session.flush()
+    audit.record("record.correction_decided", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after={"proposal": proposal.id, "decision": row.decision}, actor=(who.id, who.username))
+    if row.decision != Decision.confirmed.value:
+        return row
+    if _standing_state(r.id)[1]:
+        raise Conflict(_l("This record has already been revoked."))
+    # The current facts are the corrected ones; the earlier version is kept in the proposal (before_*).
+    r.occurred_date, r.facts = proposal.occurred_date, proposal.facts
+    now = clock.now_utc()
+    for line in filter(None, proposal.evidence.splitlines()):
+        sha, content_type, size, filename = line.split(" ", 3)
+        db.session.add(Evidence(record_id=r.id, filename=filename, content_type=content_type, size=int(size),
+                                sha256=sha, uploaded_by_id=proposal.proposed_by_id, uploaded_dt=now))
+    db.session.flush()
+    db.session.refresh(r, ["evidence"])
+    audit.record("record.correct", "record", r.id, household_id=h.id, region_code=h.region_code,
+                 after=_snapshot(r), actor=(who.id, who.username))
+    _push_status(r, h, "corrected", row.decided_date, who)
+    _after_change(h)
+    from ..notices import service as notices
+    title = official(lambda: _("Notice of correction of a dishonest-behaviour record"))
+    body = official(lambda: _("From %(date)s the facts of the record in your household credit archive "
+                              "(%(archive)s) are corrected (%(reason)s): occurrence date %(occurred)s. The behaviour, "
+                              "its deduction and its determination date are unchanged; the earlier version stays "
+                              "viewable.", date=row.decided_date.isoformat(), archive=h.archive_no,
+                              reason=str(REASON_LABELS.get(proposal.reason, proposal.reason)),
+                              occurred=r.occurred_date.isoformat()))
+    notices.issue(h.id, "correction", "correction", proposal.id, title, body, issued_date=row.decided_date,
+                  region_code=h.region_code)
+    return row
 
 
 def record_repair(record_id: int, note: str, who: User) -> RecordRepair:
@@ -552,8 +702,15 @@ def record_repair(record_id: int, note: str, who: User) -> RecordRepair:
     b = scoring.rules_book().behaviour_on(r.code, r.region_code, det.determination_date)
     if not b.repairable:
         raise Conflict(_l("This behaviour is marked not repairable in the catalogue."))
+    return repair_effect(r, h, clean["note"], who)
+
+
+def repair_effect(r: Record, h: Household, note: str, who: User) -> RecordRepair:
+    """The effect of a granted repair decision (SPEC §9), on the confirmation date: the record stays, marked
+    repaired; from today it stops counting, grounding lists and being published; the lists recompute and the
+    change is pushed. The caller holds the household lock and has checked the record may be repaired."""
     clock = get_clock()
-    rep = RecordRepair(record_id=r.id, repaired_date=clock.today(), note=clean["note"], by_id=who.id,
+    rep = RecordRepair(record_id=r.id, repaired_date=clock.today(), note=note, by_id=who.id,
                        dt=clock.now_utc())
     db.session.add(rep)
     db.session.flush()

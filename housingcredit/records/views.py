@@ -95,6 +95,7 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
     record = service.get_record(record_id, who)
     household = db.session.get(Household, record.household_id)
     proposals = service.revocation_proposals(record.id)
+    corrections = service.corrections_of(record.id)
     db.session.commit()  # the staff read is logged
     state = record_status(record)
     open_proposal = next((p for p in proposals if p.decision is None), None)
@@ -107,7 +108,7 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
         reason_labels=REASON_LABELS, behaviour=_behaviour(record.code, record.region_code), title_of=title_of,
         tier_label=tier_label, source_label=_source_label(record.source),
         own_record=record.recorded_by_id == who.id, can_determine=can_determine, can_revoke=can_revoke,
-        proposals=proposals, open_proposal=open_proposal, can_decide_revocation=can_decide_revocation,
+        proposals=proposals, corrections=corrections, open_proposal=open_proposal, can_decide_revocation=can_decide_revocation,
         decision_form=RevocationDecisionForm(),
         determine_form=determine_form or DetermineForm(), revoke_form=revoke_form or RevokeForm()), status
 
@@ -214,7 +215,10 @@ def own_credit():
     if who.role != Role.household:
         abort(404)
     household = gate.check_household(db.session.get(Household, who.household_id), "own.read", who)
-    return render_template("records/own_credit.html", household=household, credit=credit_panel(household))
+    return render_template("records/own_credit.html", household=household, own_page=True,
+                           credit=credit_panel(household),
+                           states=service.household_record_states(household.id, who), title_of=title_of,
+                           reason_labels=REASON_LABELS)
 
 
 # ---- the credit panel (templates/records/_credit_panel.html) -----------------------------------------------

@@ -297,3 +297,81 @@ def test_spec_9_household_reaches_only_its_own_objections(world, client):
     assert client.post("/my/objections/new", data={"csrf_token": token, "item": f"record:{theirs.record_id}",
                                                    "reason": "x"}).status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(type(mine))) == 2
+
+
+# ---- credit repair (SPEC §9): by any URL, only inside the region; a household only its own ------------------
+
+def _repair_on(household, staff):
+    """A confirmed mild record of `household` (no minimum period) and a repair application registered at the
+    counter (received today)."""
+    from housingcredit.appeals import repairs
+    from housingcredit.clock import get_clock
+    from tests.records.helpers import PDF, confirm, make_record
+    recorder = make_user("caseworker", household.region_code)
+    record = make_record(household, recorder, "HB08")
+    confirm(record, make_user("reviewer", household.region_code[:4] + "00"))
+    a = repairs.apply(household.id, {"record_id": record.id, "declaration": "已整改", "commitment_signed": True,
+                                     "received_date": get_clock().today().isoformat()},
+                      [("整改证明.pdf", PDF)], [], staff)
+    db.session.commit()
+    return a
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_spec_9_api_repairs_only_inside_region(world, api_client, user_key, household_key):
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    a = _repair_on(h, users["supervisor"])
+    api = api_client(users[user_key])
+    codes = (api.get(f"/api/v1/repairs/{a.id}").status_code,
+             api.get(f"/api/v1/households/{h.id}/repairs").status_code)
+    assert codes == ((200, 200) if visible else (404, 404))
+    assert (a.id in [x["id"] for x in api.get("/api/v1/repairs").get_json()]) == visible
+    if not visible:
+        for url, body in ((f"/api/v1/repairs/{a.id}/acceptance", {}),
+                          (f"/api/v1/repairs/{a.id}/incomplete", {"missing": "x"}),
+                          (f"/api/v1/repairs/{a.id}/extension", {"reason": "x"}),
+                          (f"/api/v1/repairs/{a.id}/proposal", {"outcome": "refused", "reasons": "x"}),
+                          (f"/api/v1/repairs/{a.id}/decision", {"decision": "confirmed"}),
+                          (f"/api/v1/repairs/{a.id}/handler", {}),
+                          (f"/api/v1/households/{h.id}/repairs/check", {"record_id": a.record_id}),
+                          (f"/api/v1/households/{h.id}/repairs", {"record_id": a.record_id,
+                                                                  "received_date": "2026-06-10"})):
+            assert api.post(url, json=body).status_code == 404, url
+
+
+def test_spec_9_household_reaches_only_its_own_repairs(world, client):
+    from housingcredit.appeals import repairs
+    from housingcredit.errors import DomainError, NotFound
+    households, users = world
+    own, other = households["jiangan"], households["wuchang"]
+    mine, theirs = _repair_on(own, users["supervisor"]), _repair_on(other, users["supervisor"])
+    home = make_household_user(own)
+    assert repairs.get_repair(mine.id, home).id == mine.id
+    for call in (lambda: repairs.get_repair(theirs.id, home), lambda: repairs.repairs_for(other.id, home),
+                 lambda: repairs.complete(theirs.id, {}, [], [], home),
+                 lambda: repairs.apply(other.id, {"record_id": theirs.record_id}, [], [], home)):
+        with pytest.raises(NotFound):
+            call()
+    for call in (lambda: repairs.accept(mine.id, home), lambda: repairs.decide(mine.id, {"decision": "confirmed"},
+                                                                                 home)):
+        with pytest.raises(DomainError):
+            call()
+    login(client, home)
+    assert client.get("/my/repairs").status_code == 200
+    assert client.get(f"/repairs/{mine.id}").status_code == 302  # its own: shown on /my/repairs
+    assert client.get(f"/repairs/{theirs.id}").status_code == 404
+    for url in (f"/households/{other.id}/repairs/new", f"/households/{own.id}/repairs/new", "/repairs"):
+        assert client.get(url).status_code in (403, 404), url
+    token = csrf_token(client)
+    for url in (f"/repairs/{theirs.id}/materials", f"/repairs/{theirs.id}/accept", f"/repairs/{theirs.id}/decision",
+                f"/repairs/{mine.id}/accept", f"/repairs/{mine.id}/proposal"):
+        resp = client.post(url, data={"csrf_token": token, "decision": "confirmed", "outcome": "granted"})
+        assert resp.status_code in (403, 404), url
+    db.session.expire_all()
+    assert all(not a.steps and not a.proposals for a in (db.session.get(type(mine), mine.id),
+                                                         db.session.get(type(theirs), theirs.id)))
+    resp = client.post("/my/repairs/new", data={"csrf_token": token, "record_id": str(theirs.record_id),
+                                                "declaration": "x", "commitment_signed": "y", "action": "submit"})
+    assert resp.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(type(mine))) == 2

@@ -226,17 +226,18 @@ def test_spec11_payload_carries_only_its_schema_fields(app, receiver):
 
 def test_issue17_correction_pushed_as_corrected(app, receiver):
     from housingcredit.records import service as records
-    from tests.records.helpers import record_data
     household = make_household("420102")
     caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
     original = make_record(household, caseworker, "HB05")
     confirm(original, reviewer)
-    records.correct(original.id, record_data("HB06"), [], caseworker)
+    proposal = records.propose_correction(original.id, {"reason": "error", "occurred_date": "2026-06-09"}, [],
+                                          caseworker)
+    records.decide_correction(proposal.id, "confirmed", "", make_user("reviewer", "420100"))
     db.session.commit()
     sender.push()
     sender.push()
-    revoked = db.session.scalar(sa.select(OutboxEvent).where(OutboxEvent.kind == "record.revoked"))
-    assert receiver.message(revoked.idempotency_key)["status"] == "corrected"
+    corrected = db.session.scalar(sa.select(OutboxEvent).where(OutboxEvent.kind == "record.corrected"))
+    assert receiver.message(corrected.idempotency_key)["status"] == "corrected"
 
 
 def test_issue17_reconciliation_finds_missing_and_repair_resends(app, receiver, clock):

@@ -263,17 +263,17 @@ def test_spec_4_same_occurrence_recorded_again_after_rejection_or_revocation(app
     assert make_record(household, caseworker, "HB06", occurred=date(2026, 6, 10)).id > second.id
 
 
-def test_spec_4_correction_revokes_original_and_references_it(app):
+def test_spec_4_different_behaviour_is_a_revocation_and_a_new_record(app):
     household = make_household("420102")
     caseworker, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
     original = make_record(household, caseworker, "HB05")
     confirm(original, reviewer)
-    new = service.correct(original.id, record_data("HB06"), [], caseworker)
-    db.session.commit()
-    assert new.corrects_id == original.id and new.code == "HB06"
-    assert [e.sha256 for e in new.evidence] == [e.sha256 for e in original.evidence]
-    assert db.session.scalar(sa.select(Revocation.reason).where(Revocation.record_id == original.id)) == "corrected"
-    assert db.session.get(CreditState, household.id).score == 100  # the correction is pending review again
+    with pytest.raises(InvalidInput) as err:
+        service.propose_correction(original.id, {"reason": "error", "code": "HB06", "facts": "x"}, [], caseworker)
+    assert "code" in err.value.errors
+    db.session.rollback()
+    revoke(original, caseworker, make_user("reviewer", "420100"))
+    new = make_record(household, caseworker, "HB06")
     confirm(new, reviewer)
     assert db.session.get(CreditState, household.id).score == 85
 
