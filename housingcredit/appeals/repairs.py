@@ -119,6 +119,7 @@ def get_repair(application_id: int, who: User) -> RepairApplication:
 
 def repairs_for(household_id: int, who: User) -> list[RepairApplication]:
     h = _household(household_id, who)
+    gate.log_read("repairs.read", h, who)  # a staff read of the household's file (SPEC §1)
     return list(db.session.scalars(sa.select(RepairApplication).where(RepairApplication.household_id == h.id)
                                    .order_by(RepairApplication.id.desc()).options(*_options())))
 
@@ -228,7 +229,7 @@ def check_conditions(household_id: int, data: dict, files, commitment_files, who
 def _pick_handler(h: Household, recorder_id: int | None) -> User | None:
     candidates = [u for u in db.session.scalars(sa.select(User).where(User.role == Role.caseworker, User.active)
                                                 .order_by(User.id))
-                  if regions.covers(u.region_code, h.region_code) and u.id != recorder_id]
+                  if gate.reaches(u, h) and u.id != recorder_id]
     if not candidates:
         return None
     load_of = dict(db.session.execute(

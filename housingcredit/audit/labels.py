@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "notices.read": _l("Notices viewed"),
     "records.read": _l("Records viewed"),
     "objections.read": _l("Objections viewed"),
+    "repairs.read": _l("Repair applications viewed"),
     "orders.read": _l("Rectification orders viewed"),
     "procedures.read": _l("Procedures viewed"),
     "lists.read": _l("Lists viewed"),

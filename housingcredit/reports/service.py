@@ -124,7 +124,8 @@ def notice_pdf(notice_id: int, who) -> tuple[Document, bytes]:
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         raise NotFound()
-    h = gate.check_household(_household(notice.household_id), "archive.read", who)
+    h = gate.read_household(_household(notice.household_id), "archive.read", who, "notice.read", "notice",
+                            notice.id)  # a staff download is a read of the household's file (SPEC §1)
     doc = db.session.scalar(sa.select(Document).where(Document.notice_id == notice.id))
     if doc is None:  # a notice from before numbered documents: numbered now, by the household's office
         doc = number_notice(notice, issuer_region=h.region_code)
@@ -146,7 +147,8 @@ def _report_content(h, number: str, code: str, today: date, valid_until: date, o
     from ..lists import check
     from ..scoring import service as scoring
     head = h.head
-    credit = scoring.credit_for(h, today)
+    from ..accounts import gate
+    credit = scoring.credit_for(h, today, who=gate.SYSTEM)  # the issue itself is the audited act
     status = check.status(h, today)
     objections = db.session.scalars(sa.select(Objection).where(Objection.household_id == h.id)
                                     .order_by(Objection.filed_date, Objection.id)).all()

@@ -182,6 +182,10 @@ STAFF_READS = {
     "/api/v1/records/<int:record_id>": "record.read",
     "/households/<int:household_id>/objections/new": None,
     "/api/v1/households/<int:household_id>/objections": "objections.read",
+    "/households/<int:household_id>/repairs/new": None,
+    "/api/v1/households/<int:household_id>/repairs": "repairs.read",
+    "/api/v1/records/<int:record_id>/corrections": "record.read",
+    "/notices/<int:notice_id>.pdf": "notice.read",
 }
 ID_ARGS = {"household_id", "record_id", "order_id", "procedure_id", "notice_id", "evidence_id"}
 
