@@ -25,7 +25,7 @@ from housingcredit.records.models import Record, Revocation
 from . import factories
 from .lists.helpers import PDF, Staff, notices
 from .lists.test_hb_six import no_2027_arrangement  # noqa: F401  (fixture)
-from .records.helpers import make_record, record_data
+from .records.helpers import make_record
 
 
 def _has_chinese(text: str) -> bool:
@@ -64,15 +64,19 @@ def test_stored_determination_notice_and_platform_authority_are_chinese_for_an_e
     assert "department" not in event.payload["authority"]
 
 
-def test_stored_correction_note_is_chinese_for_an_english_caseworker(app, staff, household):
+def test_stored_correction_notice_is_chinese_for_an_english_caseworker(app, staff, household):
     original = make_record(household, staff.caseworker, "HB05")
     records.determine(original.id, "confirmed", "HB 四", staff.reviewer)
     db.session.commit()
-    with app.test_request_context("/?lang=en"):
-        records.correct(original.id, record_data("HB06"), [], staff.caseworker)
+    with app.test_request_context("/?lang=en"):  # a correction is a decision of two people (SPEC §4)
+        proposal = records.propose_correction(original.id, {
+            "reason": "error", "occurred_date": original.occurred_date.isoformat(),
+            "facts": "经核实，损坏发生于楼道公共部位。"}, [], staff.caseworker)
+        records.decide_correction(proposal.id, "confirmed", "", staff.reviewer)
         db.session.commit()
-    note = db.session.scalar(sa.select(Revocation.note).where(Revocation.record_id == original.id))
-    assert note == "已由新记录更正。"
+    notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "correction"))
+    assert notice.title == "失信行为记录更正告知书"
+    assert "更正" in notice.body and "correct" not in notice.body.lower()
 
 
 def test_stored_risk_notice_and_its_calendar_warning_are_chinese_for_an_english_caseworker(
@@ -146,10 +150,13 @@ def test_dropped_status_push_of_a_record_the_rules_no_longer_know_is_refused(
 
         def behaviour_on(self, *a, **k):
             raise RulesError("gone")
+    proposed = api_client(staff.caseworker).post(f"/api/v1/records/{record.id}/revocation",
+                                                 json={"reason": "error", "note": "录入错误"})
+    assert proposed.status_code == 201  # a proposal changes nothing and pushes nothing (SPEC §4)
     before = db.session.scalar(sa.select(sa.func.count(OutboxEvent.id)))
     monkeypatch.setattr(records.scoring, "rules_book", lambda: _Forgetful())
-    resp = api_client(staff.caseworker).post(f"/api/v1/records/{record.id}/revocation",
-                                             json={"reason": "error", "note": "录入错误"})
+    resp = api_client(staff.reviewer).post(f"/api/v1/revocations/{proposed.get_json()['id']}/decision",
+                                           json={"decision": "confirmed"})
     assert resp.status_code == 409
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(Revocation.id))) == 0
