@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from ..accounts import gate, regions
+from ..accounts import gate
 from ..accounts.models import Role, User
 from ..archives.models import Household
 from ..audit import service as audit
@@ -227,16 +227,8 @@ def check_conditions(household_id: int, data: dict, files, commitment_files, who
 # ---- filing --------------------------------------------------------------------------------------------------
 
 def _pick_handler(h: Household, recorder_id: int | None) -> User | None:
-    candidates = [u for u in db.session.scalars(sa.select(User).where(User.role == Role.caseworker, User.active)
-                                                .order_by(User.id))
-                  if gate.reaches(u, h) and u.id != recorder_id]
-    if not candidates:
-        return None
-    load_of = dict(db.session.execute(
-        sa.select(RepairApplication.handler_id, sa.func.count())
-        .where(_undecided(), RepairApplication.handler_id.in_([u.id for u in candidates]))
-        .group_by(RepairApplication.handler_id)).all())
-    return min(candidates, key=lambda u: (load_of.get(u.id, 0), u.id))
+    from .service import pick_handler
+    return pick_handler(h, recorder_id, RepairApplication.handler_id, _undecided())
 
 
 def _store(a: RepairApplication, uploads, kind: str, who: User) -> None:

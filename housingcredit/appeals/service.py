@@ -154,18 +154,23 @@ def _item_filter(record_id, procedure_id):
     return (Objection.record_id == record_id) if record_id is not None else (Objection.procedure_id == procedure_id)
 
 
-def _pick_handler(h: Household, recorder_id: int | None) -> User | None:
-    """A caseworker of the household's region other than the record's recorder, the least loaded first."""
+def pick_handler(h: Household, recorder_id: int | None, handler_column, undecided) -> User | None:
+    """A caseworker of the household's region other than the record's recorder, the least loaded first: the one
+    rule for assigning an objection's or a repair application's handler (`handler_column` and `undecided` say
+    whose open items count as load)."""
     candidates = [u for u in db.session.scalars(sa.select(User).where(User.role == Role.caseworker, User.active)
                                                 .order_by(User.id))
                   if gate.reaches(u, h) and u.id != recorder_id]
     if not candidates:
         return None
     load_of = dict(db.session.execute(
-        sa.select(Objection.handler_id, sa.func.count()).where(_undecided(),
-                                                               Objection.handler_id.in_([u.id for u in candidates]))
-        .group_by(Objection.handler_id)).all())
+        sa.select(handler_column, sa.func.count()).where(undecided, handler_column.in_([u.id for u in candidates]))
+        .group_by(handler_column)).all())
     return min(candidates, key=lambda u: (load_of.get(u.id, 0), u.id))
+
+
+def _pick_handler(h: Household, recorder_id: int | None) -> User | None:
+    return pick_handler(h, recorder_id, Objection.handler_id, _undecided())
 
 
 def file_objection(household_id: int, data: dict, files, who: User) -> Objection:
