@@ -89,19 +89,33 @@ def watch_list(args: dict, who: User) -> dict:
             "filters": q}
 
 
-def _section(stmt, order, page: int, size: int, count_column) -> tuple[list, int, int]:
-    """One section of the due page: its rows on `page` (ids chosen first, in `order`), its total, its last page."""
+def _cursor_values(cursor: str, dated: bool):
+    """A section's keyset cursor: "id" or "YYYY-MM-DD_id" (the last row shown); a clear 422 otherwise."""
+    try:
+        if not dated:
+            return (int(cursor),)
+        day, _sep, last_id = cursor.partition("_")
+        return date.fromisoformat(day), int(last_id)
+    except ValueError:
+        raise InvalidInput(_l("Not a valid cursor."), field="after") from None
+
+
+def _section(stmt, order, cursor: str | None, size: int, count_column) -> tuple[list, int, bool]:
+    """One section of the due page: its rows after the keyset `cursor` (the last row shown; `order` is the
+    section's order, ascending, ending in the id), its total, and whether rows follow."""
     total = db.session.scalar(stmt.with_only_columns(sa.func.count(count_column)).order_by(None))
-    pages = max(1, -(-total // size))
-    page = min(page, pages)
-    return db.session.execute(stmt.order_by(*order).limit(size).offset((page - 1) * size)).all(), total, pages
+    if cursor:
+        values = _cursor_values(cursor, len(order) == 2)
+        stmt = stmt.where(sa.tuple_(*order) > sa.tuple_(*values) if len(order) == 2 else order[0] > values[0])
+    rows = db.session.execute(stmt.order_by(*order).limit(size + 1)).all()
+    return rows[:size], total, len(rows) > size
 
 
 def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
-    """What is due in the user's region: procedure windows ending today, overdue orders (most overdue first),
-    orders due today, watch periods ending in the next 7 days — every section with its total and paged on its
-    own (`args`: the page of each section), so nothing is cut off unsaid — and the daily jobs that missed a
-    day (`job_warnings`)."""
+    """What is due in the user's region: overdue orders (most overdue first), orders due today, procedure windows
+    ending today, watch periods ending in the next 7 days — every section with its total and paged on its own by a
+    keyset cursor (`args`: "<section>=<cursor of the last row shown>"; `sections[name].next` is the following
+    page's), so nothing is cut off unsaid — and the daily jobs that missed a day (`job_warnings`)."""
     from .. import jobs
     gate.require("lists.read", who)
     q = load(DueQuery(), args or {})
@@ -109,15 +123,21 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     size = current_app.config.get("PAGE_SIZE", 50)
     out: dict = {"as_of": today, "page_size": size, "sections": {}, "job_warnings": jobs.job_warnings(today)}
 
-    def section(name, stmt, order, count_column):
-        rows, total, pages = _section(stmt, order, q[name], size, count_column)
-        out["sections"][name] = {"total": total, "page": min(q[name], pages), "pages": pages}
+    def section(name, stmt, order, count_column, key):
+        rows, total, more = _section(stmt, order, q[name], size, count_column)
+        out["sections"][name] = {"total": total, "after": q[name],
+                                 "next": key(rows[-1][0]) if more else None}
         return rows
 
-    procs = section("procedures", sa.select(Procedure, Household.archive_no)
-                    .join(Household, Household.id == Procedure.household_id)
-                    .where(Procedure.window_end == today, Procedure.state != ENDED,
-                           *_scope(Procedure.region_code, who)), (Procedure.id,), Procedure.id)
+    def by_id(row):
+        return str(row.id)
+
+    def by_deadline(order):
+        return f"{order.deadline.isoformat()}_{order.id}"
+
+    def by_until(entry):
+        return f"{entry.until_date.isoformat()}_{entry.id}"
+
     open_order = sa.and_(~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
                          sa.or_(sa.and_(Procedure.id.is_(None), ProcedureGround.id.is_(None)),
                                 Procedure.opened_date >= today - timedelta(days=7),
@@ -129,15 +149,20 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
               .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
               .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id))  # SPEC §7 attached
     overdue = section("overdue_orders", orders.where(RectificationOrder.deadline < today, open_order),
-                      (RectificationOrder.deadline, RectificationOrder.id), RectificationOrder.id)
+                      (RectificationOrder.deadline, RectificationOrder.id), RectificationOrder.id,
+                      by_deadline)
     due_today = section("orders_due_today", orders.where(RectificationOrder.deadline == today, open_order),
-                        (RectificationOrder.id,), RectificationOrder.id)
+                        (RectificationOrder.id,), RectificationOrder.id, by_id)
+    procs = section("procedures", sa.select(Procedure, Household.archive_no)
+                    .join(Household, Household.id == Procedure.household_id)
+                    .where(Procedure.window_end == today, Procedure.state != ENDED,
+                           *_scope(Procedure.region_code, who)), (Procedure.id,), Procedure.id, by_id)
     watch = section("watch_ending", sa.select(WatchEntry, Household.archive_no)
                     .join(Household, Household.id == WatchEntry.household_id)
                     .where(WatchEntry.end_date.is_(None),
                            WatchEntry.until_date.between(today, today + timedelta(days=7)),
                            *_scope(WatchEntry.region_code, who)), (WatchEntry.until_date, WatchEntry.id),
-                    WatchEntry.id)
+                    WatchEntry.id, by_until)
     out.update({
         "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": a, "state": p.state,
                         "state_label": str(STEP_LABELS[p.state]), "window_end": p.window_end.isoformat(),

@@ -77,27 +77,34 @@ def test_due_page_shows_every_overdue_order_first(app, clock, api_client, client
 
     api = api_client(staff.caseworker)
     first = api.get("/api/v1/due").get_json()
-    assert first["sections"] == {"procedures": {"total": 0, "page": 1, "pages": 1},
-                                 "overdue_orders": {"total": 4, "page": 1, "pages": 2},
-                                 "orders_due_today": {"total": 5, "page": 1, "pages": 2},
-                                 "watch_ending": {"total": 4, "page": 1, "pages": 2}}
+    sections = first["sections"]
+    assert {k: v["total"] for k, v in sections.items()} == {"procedures": 0, "overdue_orders": 4,
+                                                            "orders_due_today": 5, "watch_ending": 4}
+    assert sections["procedures"]["next"] is None
     assert [o["id"] for o in first["overdue_orders"]] == overdue[:3]
     assert [o["deadline"] for o in first["overdue_orders"]] == ["2026-06-10", "2026-06-11", "2026-06-12"]
     assert [o["id"] for o in first["orders_due_today"]] == due_today[:3]
     assert [w["household_id"] for w in first["watch_ending"]] == watched[:3]
-    last = api.get("/api/v1/due?overdue_orders=2&orders_due_today=2&watch_ending=2").get_json()
+    cursors = {name: sections[name]["next"] for name in ("overdue_orders", "orders_due_today", "watch_ending")}
+    assert cursors["overdue_orders"] == f"2026-06-12_{overdue[2]}"  # keyset: the last row shown
+    last = api.get("/api/v1/due?" + "&".join(f"{k}={v}" for k, v in cursors.items())).get_json()
     assert [o["id"] for o in last["overdue_orders"]] == overdue[3:]
     assert [o["id"] for o in last["orders_due_today"]] == due_today[3:]
     assert [w["household_id"] for w in last["watch_ending"]] == watched[3:]
-    assert api.get("/api/v1/due?overdue_orders=0").status_code == 422
+    assert all(last["sections"][k]["next"] is None for k in cursors)  # the last page says so
+    assert last["sections"]["overdue_orders"]["total"] == 4  # the total whatever the page
+    for bad in ("overdue_orders=2", "overdue_orders=2026-13-01_1", "procedures=x", "watch_ending=1"):
+        assert api.get(f"/api/v1/due?{bad}").status_code == 422, bad
 
     login_as(staff.caseworker)
     page = client.get("/due").get_data(as_text=True)
     assert page.index('id="overdue_orders"') < page.index('id="orders_due_today"')  # overdue come first
     assert re.search(r'data-total="4"', page) and re.search(r'data-total="5"', page)
-    assert "overdue_orders=2" in page and "orders_due_today=2" in page and "watch_ending=2" in page
-    second = client.get("/due?overdue_orders=2").get_data(as_text=True)
+    for name, cursor in cursors.items():
+        assert f"{name}={cursor}" in page
+    second = client.get(f"/due?overdue_orders={cursors['overdue_orders']}").get_data(as_text=True)
     assert "2026-06-13" in second and "2026-06-10" not in second  # the pager reaches the last overdue order
+    assert 'href="/due#overdue_orders"' in second  # back to the first page
 
 
 # ---- items 2 and 5: long lists reach their last row by keyset ------------------------------------------------
