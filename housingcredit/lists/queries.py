@@ -100,22 +100,26 @@ def _cursor_values(cursor: str, dated: bool):
         raise InvalidInput(_l("Not a valid cursor."), field="after") from None
 
 
-def _section(stmt, order, cursor: str | None, size: int, count_column) -> tuple[list, int, bool]:
-    """One section of the due page: its rows after the keyset `cursor` (the last row shown; `order` is the
-    section's order, ascending, ending in the id), its total, and whether rows follow."""
-    total = db.session.scalar(stmt.with_only_columns(sa.func.count(count_column)).order_by(None))
+def _section(ids, order, cursor: str | None, size: int) -> tuple[sa.Subquery, int]:
+    """One section of the due page: `ids` selects the ids of its rows (its filters only, no names joined). Gives
+    its total, and the ids of the page after the keyset `cursor` (the last row shown; `order` is the section's
+    order, ascending, ending in the id) — one more than a page, to tell whether rows follow — as a subquery the
+    details are joined to."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()))
     if cursor:
         values = _cursor_values(cursor, len(order) == 2)
-        stmt = stmt.where(sa.tuple_(*order) > sa.tuple_(*values) if len(order) == 2 else order[0] > values[0])
-    rows = db.session.execute(stmt.order_by(*order).limit(size + 1)).all()
-    return rows[:size], total, len(rows) > size
+        ids = ids.where(sa.tuple_(*order) > sa.tuple_(*values) if len(order) == 2 else order[0] > values[0])
+    return ids.order_by(*order).limit(size + 1).subquery(), total
 
 
 def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     """What is due in the user's region: overdue orders (most overdue first), orders due today, procedure windows
     ending today, watch periods ending in the next 7 days — every section with its total and paged on its own by a
     keyset cursor (`args`: "<section>=<cursor of the last row shown>"; `sections[name].next` is the following
-    page's), so nothing is cut off unsaid — and the daily jobs that missed a day (`job_warnings`)."""
+    page's), so nothing is cut off unsaid — and the daily jobs that missed a day (`job_warnings`).
+
+    Each section counts and pages over its own table (indexes on deadline, window end, period end), then joins
+    archive numbers to the page's rows only."""
     from .. import jobs
     gate.require("lists.read", who)
     q = load(DueQuery(), args or {})
@@ -123,11 +127,13 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     size = current_app.config.get("PAGE_SIZE", 50)
     out: dict = {"as_of": today, "page_size": size, "sections": {}, "job_warnings": jobs.job_warnings(today)}
 
-    def section(name, stmt, order, count_column, key):
-        rows, total, more = _section(stmt, order, q[name], size, count_column)
+    def section(name, model, ids, order, details, key):
+        chosen, total = _section(ids, order, q[name], size)
+        rows = db.session.execute(details.join(chosen, chosen.c.id == model.id)
+                                  .join(Household, Household.id == model.household_id).order_by(*order)).all()
         out["sections"][name] = {"total": total, "after": q[name],
-                                 "next": key(rows[-1][0]) if more else None}
-        return rows
+                                 "next": key(rows[size - 1][0]) if len(rows) > size else None}
+        return rows[:size]
 
     def by_id(row):
         return str(row.id)
@@ -138,31 +144,32 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     def by_until(entry):
         return f"{entry.until_date.isoformat()}_{entry.id}"
 
+    def with_procedure(stmt):  # the procedure an order opened, or the one it is attached to as a ground (SPEC §7)
+        return (stmt.outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
+                .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id))
+
     open_order = sa.and_(~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
                          sa.or_(sa.and_(Procedure.id.is_(None), ProcedureGround.id.is_(None)),
                                 Procedure.opened_date >= today - timedelta(days=7),
                                 ProcedureGround.attached_date >= today - timedelta(days=7)),
                          *_scope(RectificationOrder.region_code, who))
-    orders = (sa.select(RectificationOrder, Household.archive_no,
-                        sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id))
-              .join(Household, Household.id == RectificationOrder.household_id)
-              .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
-              .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id))  # SPEC §7 attached
-    overdue = section("overdue_orders", orders.where(RectificationOrder.deadline < today, open_order),
-                      (RectificationOrder.deadline, RectificationOrder.id), RectificationOrder.id,
-                      by_deadline)
-    due_today = section("orders_due_today", orders.where(RectificationOrder.deadline == today, open_order),
-                        (RectificationOrder.id,), RectificationOrder.id, by_id)
-    procs = section("procedures", sa.select(Procedure, Household.archive_no)
-                    .join(Household, Household.id == Procedure.household_id)
-                    .where(Procedure.window_end == today, Procedure.state != ENDED,
-                           *_scope(Procedure.region_code, who)), (Procedure.id,), Procedure.id, by_id)
-    watch = section("watch_ending", sa.select(WatchEntry, Household.archive_no)
-                    .join(Household, Household.id == WatchEntry.household_id)
-                    .where(WatchEntry.end_date.is_(None),
-                           WatchEntry.until_date.between(today, today + timedelta(days=7)),
-                           *_scope(WatchEntry.region_code, who)), (WatchEntry.until_date, WatchEntry.id),
-                    WatchEntry.id, by_until)
+    order_ids = with_procedure(sa.select(RectificationOrder.id)).where(open_order)
+    order_details = with_procedure(sa.select(RectificationOrder, Household.archive_no,
+                                             sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id)))
+    overdue = section("overdue_orders", RectificationOrder, order_ids.where(RectificationOrder.deadline < today),
+                      (RectificationOrder.deadline, RectificationOrder.id), order_details, by_deadline)
+    due_today = section("orders_due_today", RectificationOrder,
+                        order_ids.where(RectificationOrder.deadline == today), (RectificationOrder.id,),
+                        order_details, by_id)
+    procs = section("procedures", Procedure,
+                    sa.select(Procedure.id).where(Procedure.window_end == today, Procedure.state != ENDED,
+                                                  *_scope(Procedure.region_code, who)),
+                    (Procedure.id,), sa.select(Procedure, Household.archive_no), by_id)
+    watch = section("watch_ending", WatchEntry,
+                    sa.select(WatchEntry.id).where(WatchEntry.end_date.is_(None),
+                                                   WatchEntry.until_date.between(today, today + timedelta(days=7)),
+                                                   *_scope(WatchEntry.region_code, who)),
+                    (WatchEntry.until_date, WatchEntry.id), sa.select(WatchEntry, Household.archive_no), by_until)
     out.update({
         "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": a, "state": p.state,
                         "state_label": str(STEP_LABELS[p.state]), "window_end": p.window_end.isoformat(),
