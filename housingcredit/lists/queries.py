@@ -42,6 +42,29 @@ def in_force_sql(today: date):
                    sa.or_(WatchEntry.end_date.is_(None), WatchEntry.end_date > today))
 
 
+def _ended_page(ids, today: date, limit: int):
+    """The newest `limit` ended entries among `ids`. Ended entries are the old ones, so walking the list's order
+    from the newest would pass every entry in force first. Instead each way of having ended takes its newest rows
+    by an index of its own, and the union gives the page: an end stored (partial index on the list's order where
+    an end is stored), a term run out with no end stored yet (partial index on `until`), a start still to come."""
+    newest = (WatchEntry.start_date.desc(), WatchEntry.id.desc())
+    ways = (sa.and_(WatchEntry.end_date.is_not(None),
+                    sa.or_(WatchEntry.end_date <= today, WatchEntry.until_date < today)),
+            sa.and_(WatchEntry.end_date.is_(None), WatchEntry.until_date < today),
+            WatchEntry.start_date > today)
+    parts = []
+    for n, way in enumerate(ways):
+        rows = ids.add_columns(WatchEntry.start_date).where(way)
+        if n == 1:  # planned on its own, not by walking the list's order (where these few rows are the oldest)
+            run = rows.cte("term_run").prefix_with("MATERIALIZED", dialect="postgresql")
+            parts.append(sa.select(run.c.id, run.c.start_date).order_by(run.c.start_date.desc(), run.c.id.desc())
+                         .limit(limit).subquery())
+        else:
+            parts.append(rows.order_by(*newest).limit(limit).subquery())
+    union = sa.union(*(sa.select(p.c.id, p.c.start_date) for p in parts)).subquery()
+    return sa.select(union.c.id).order_by(union.c.start_date.desc(), union.c.id.desc()).limit(limit).subquery()
+
+
 def watch_list(args: dict, who: User) -> dict:
     """The watch list of the user's region, filterable by region, status (active/ended) and end reason; newest
     first, a page at a time after the keyset cursor `after` ("start-date_id" of the last entry shown).
@@ -69,12 +92,17 @@ def watch_list(args: dict, who: User) -> dict:
             raise InvalidInput(_l("Not a valid date."), field="after") from None
     elif q["page"] > 1:  # an old numbered link: still answered, but the pager hands out cursors
         ids = ids.offset((q["page"] - 1) * size)
-    chosen = ids.order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc()).limit(size + 1).subquery()
+    newest = (WatchEntry.start_date.desc(), WatchEntry.id.desc())
+    if q["status"] == "ended" and not q["reason"] and not (q["page"] > 1 and not q["after"]):
+        # (an end reason is stored with the end: filtered by reason, the reason's index walks ended rows only)
+        chosen = _ended_page(ids, today, size + 1)
+    else:
+        chosen = ids.order_by(*newest).limit(size + 1).subquery()
     rows = db.session.execute(
         sa.select(WatchEntry, Household.archive_no, _head_name().label("head"))
         .join(chosen, chosen.c.id == WatchEntry.id)
         .join(Household, Household.id == WatchEntry.household_id)
-        .order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc())).all()
+        .order_by(*newest)).all()
     items = []
     for e, archive_no, head in rows[:size]:
         on = EngineEntry(start=e.start_date, until=e.until_date, end=e.end_date).in_force(today)

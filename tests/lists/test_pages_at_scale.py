@@ -280,3 +280,38 @@ def test_archive_search_pages_by_keyset_to_the_last_archive(app, client, api_cli
     link = re.search(r'href="(/households\?[^"]*after=\d+[^"]*)" rel="next"', page).group(1).replace("&amp;", "&")
     second = client.get(link).get_data(as_text=True)
     assert "周三" in second and "周四" in second and "周一" not in second
+
+
+def test_watch_list_ended_entries_every_way_of_ending_newest_first(app, clock, api_client):
+    """The ended filter reads each way of having ended by its own index (stored end, term run out with no end
+    stored yet, start to come) and pages them together, newest first, without losing or repeating one."""
+    from housingcredit.lists.models import WatchEntry
+    app.config["PAGE_SIZE"] = 2
+    staff = Staff("420100")
+    made = {}
+    for name, start, until, end, reason in (
+            ("in_force", date(2026, 3, 1), date(2027, 2, 28), None, None),
+            ("stored_end", date(2025, 1, 10), date(2026, 1, 9), date(2026, 1, 10), "expired"),
+            ("term_run", date(2025, 5, 1), date(2026, 4, 30), None, None),  # the daily job has not stored it
+            ("transferred", date(2025, 8, 1), date(2026, 7, 31), date(2026, 2, 1), "transferred"),
+            ("ends_later", date(2025, 9, 1), date(2026, 8, 31), date(2026, 7, 1), "grounds_fell"),
+            ("older_end", date(2024, 3, 1), date(2025, 2, 28), date(2025, 3, 1), "expired")):
+        h = factories.make_household("420102")
+        e = WatchEntry(household_id=h.id, region_code="420102", start_date=start, until_date=until, end_date=end,
+                       reason=reason, grounds=[])
+        db.session.add(e)
+        db.session.commit()
+        made[name] = e.id
+    api = api_client(staff.caseworker)
+    seen, after = [], None
+    for _ in range(4):
+        resp = api.get("/api/v1/watch-list?status=ended" + (f"&after={after}" if after else ""))
+        seen.extend(r["id"] for r in resp.get_json())
+        after = resp.headers.get("X-Next-Cursor")
+        if after is None:
+            break
+    assert seen == [made[n] for n in ("transferred", "term_run", "stored_end", "older_end")] and after is None
+    expired = api.get("/api/v1/watch-list?status=ended&reason=expired").get_json()
+    assert [r["id"] for r in expired] == [made["stored_end"], made["older_end"]]
+    active = api.get("/api/v1/watch-list?status=active").get_json()
+    assert [r["id"] for r in active] == [made["in_force"], made["ends_later"]]
