@@ -218,7 +218,8 @@ def _grow(clock, staff, archive, k: int) -> None:
         clock.set(TODAY)
         _order(clock, staff, h, date(2026, 6, 10))
         _order(clock, staff, factories.make_household("420102", head_name="李五"), TODAY)
-        _pending_record(h, staff.caseworker, "HB07", date(2026, 1, 5))  # late and pending
+        late = _pending_record(h, staff.caseworker, "HB07", date(2026, 1, 5))  # late and pending
+        _open_appeals_on(h, late, staff.caseworker)
         data = {"region_code": "420102", "address": f"路{archive.version}号", "protection_category": "physical",
                 "version": archive.version,
                 "protection_group": "低保", "members": [{"id": archive.head.id, "name": archive.head.name,
@@ -231,18 +232,37 @@ def _grow(clock, staff, archive, k: int) -> None:
     clock.set(TODAY)
 
 
+def _open_appeals_on(h, record, by) -> None:
+    """An open objection and an open repair application (stored rows: the open lists read them as they are)."""
+    from datetime import datetime
+    from housingcredit.appeals.models import Objection, RepairApplication
+    from housingcredit.clock import SHANGHAI
+    filed_dt = datetime(2026, 6, 1, tzinfo=SHANGHAI)
+    db.session.add(Objection(household_id=h.id, region_code=h.region_code, record_id=record.id,
+                             filed_date=date(2026, 6, 1), due_date=date(2026, 6, 12), reason="r", filed_by_id=by.id,
+                             filed_dt=filed_dt))
+    db.session.add(RepairApplication(household_id=h.id, region_code=h.region_code, record_id=record.id,
+                                     filed_date=date(2026, 6, 1), declaration="d", filed_by_id=by.id,
+                                     filed_dt=filed_dt))
+    db.session.commit()
+
+
 @pytest.mark.parametrize("who", ["caseworker", "reviewer", "supervisor"])
 def test_list_pages_statements_do_not_grow_with_rows(app, clock, client, login_as, api_client, who):
     staff = Staff("420100")
     users = {"caseworker": staff.caseworker, "reviewer": staff.reviewer,
              "supervisor": factories.make_user("supervisor", "420000")}
     archive = factories.make_household("420102", head_name="王五")
-    urls = {"caseworker": ["/watch", "/watch?status=active", "/due", "/households", "/households?q=李",
-                           "/records/overview", f"/households/{archive.id}", f"/households/{archive.id}/lists"],
-            "reviewer": ["/review", f"/households/{archive.id}"],
-            "supervisor": ["/watch", "/due", "/households", f"/households/{archive.id}"]}[who]
-    apis = ["/api/v1/watch-list", "/api/v1/due", "/api/v1/households?q=李",
-            f"/api/v1/households/{archive.id}/history"] if who == "caseworker" else []
+    urls = {"caseworker": ["/watch", "/watch?status=active", "/watch?status=ended", "/watch?reason=expired",
+                           "/due", "/households", "/households?q=李", "/records/overview",
+                           f"/households/{archive.id}", f"/households/{archive.id}/lists", "/objections",
+                           "/repairs", "/stats"],
+            "reviewer": ["/review", f"/households/{archive.id}", "/objections", "/repairs"],
+            "supervisor": ["/watch", "/due", "/households", f"/households/{archive.id}", "/audit",
+                           "/objections", "/repairs", "/stats", "/platform"]}[who]
+    apis = ["/api/v1/watch-list", "/api/v1/watch-list?status=ended", "/api/v1/due", "/api/v1/households?q=李",
+            f"/api/v1/households/{archive.id}/history", "/api/v1/objections",
+            "/api/v1/repairs"] if who == "caseworker" else []
 
     def measure() -> dict:
         login_as(users[who])
