@@ -160,6 +160,12 @@ def main() -> None:
             print(f"loading {n} households (COPY)…")
             started = time.perf_counter()
             data = load_lists(app, n, rng, print)
+            from housingcredit.scoring import service as scoring
+            t = time.perf_counter()
+            clock.set(TODAY - timedelta(days=1))  # the credit cache as yesterday's nightly run left it
+            scoring.rebuild_all(echo=lambda m: None)
+            clock.set(TODAY)
+            print(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
             load_more(n, rng, data["caseworker"].id, print)
             from tests import factories
             factories.make_user("supervisor", "420000", username="bench-supervisor")
@@ -186,7 +192,9 @@ def main() -> None:
         deep_history = scalar("SELECT id FROM audit_entries WHERE household_id = :h AND action NOT LIKE '%.read' "
                               "ORDER BY id DESC OFFSET :o LIMIT 1", h=long_id, o=HISTORY - 60)[0]
         overdue = scalar("SELECT count(*) FROM rectification_orders WHERE deadline < :t", t=TODAY)[0]
-        last_overdue_page = max(1, -(-overdue // app.config["PAGE_SIZE"]))
+        deep_overdue = scalar("SELECT deadline, id FROM rectification_orders WHERE deadline < :t "
+                              "ORDER BY deadline, id OFFSET :o LIMIT 1", t=TODAY, o=max(overdue - 30, 0))
+        overdue_after = f"{deep_overdue[0].isoformat()}_{deep_overdue[1]}" if deep_overdue else ""
 
         pages = [  # (who, label, url)
             ("supervisor", "watch list page 1", "/watch"),
@@ -196,7 +204,8 @@ def main() -> None:
             ("supervisor", "watch list API deep", f"/api/v1/watch-list?after={watch_after}"),
             ("caseworker", "watch list, caseworker, ended", "/watch?status=ended&reason=expired"),
             ("supervisor", "due page", "/due"),
-            ("supervisor", "due page, last page of overdue orders", f"/due?overdue_orders={last_overdue_page}"),
+            ("caseworker", "watch list, caseworker, ended", "/watch?status=ended"),
+            ("supervisor", "due page, last page of overdue orders", f"/due?overdue_orders={overdue_after}"),
             ("caseworker", "due API", "/api/v1/due"),
             ("supervisor", "archive list page 1", "/households"),
             ("supervisor", "archive list deep (90 %)", f"/households?after={deep_household}&page=10000"),
@@ -210,6 +219,15 @@ def main() -> None:
             ("supervisor", "archive page, oldest changes", f"/households/{long_id}?before={deep_history}"),
             ("caseworker", "history API page 1", f"/api/v1/households/{long_id}/history"),
             ("caseworker", "history API deep", f"/api/v1/households/{long_id}/history?before={deep_history}"),
+            ("supervisor", "audit trail page 1", "/audit"),
+            ("caseworker", "objections (open)", "/objections"),
+            ("caseworker", "objections API", "/api/v1/objections"),
+            ("caseworker", "credit repair (open)", "/repairs"),
+            ("supervisor", "statistics, province, 12 months", "/stats"),
+            ("supervisor", "statistics, province, 5 years", "/stats?from=2021-07-01&to=2026-06-15"),
+            ("supervisor", "statistics, one county (filtered)", "/stats?region=420102"),
+            ("caseworker", "statistics, Wuhan, 12 months", "/stats"),
+            ("supervisor", "statistics export (.xlsx), province", "/stats/export.xlsx"),
         ]
         clients = {}
         for who, user in (("supervisor", sup), ("caseworker", cw)):
