@@ -6,7 +6,8 @@
 The database is created when missing, emptied and migrated, then filled with COPY by bench_lists.py's loader
 (per 1,000,000 households: 200,000 confirmed records, 100,000 watch entries, 50,000 open orders, 50,000
 procedures), plus here: pending records waiting for review (1 %, half of them entered late), an audit entry per
-household (its creation) and one household with a long history (1,000 changes, 300 staff reads). Then ANALYZE.
+household (its creation) and one household with a long history (1,000 changes, 300 staff reads); the credit cache
+is rebuilt (the statistics read its tiers). Then ANALYZE.
 
 It logs in through the real login form as a supervisor (province) and as a caseworker (Wuhan), and times each
 list page and API: the first page, a deep page (a cursor far down the list) and a filtered page — median of 5
@@ -122,7 +123,7 @@ class Counter:
 
     def _hook(self, conn, cursor, statement, parameters, context, executemany):
         self.count += 1
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             self.selects.append((statement, parameters))
 
 
