@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 from sqlalchemy.orm import selectinload
 
@@ -36,7 +36,6 @@ class StatsQuery(Schema):
     region = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$"))
 
     class Meta:
-        from marshmallow import EXCLUDE
         unknown = EXCLUDE
 
     @validates_schema
