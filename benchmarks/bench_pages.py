@@ -6,7 +6,8 @@
 The database is created when missing, emptied and migrated, then filled with COPY by bench_lists.py's loader
 (per 1,000,000 households: 200,000 confirmed records, 100,000 watch entries, 50,000 open orders, 50,000
 procedures), plus here: pending records waiting for review (1 %, half of them entered late), an audit entry per
-household (its creation) and one household with a long history (1,000 changes, 300 staff reads). Then ANALYZE.
+household (its creation) and one household with a long history (1,000 changes, 300 staff reads); the credit cache
+is rebuilt (the statistics read its tiers). Then ANALYZE.
 
 It logs in through the real login form as a supervisor (province) and as a caseworker (Wuhan), and times each
 list page and API: the first page, a deep page (a cursor far down the list) and a filtered page — median of 5
@@ -122,7 +123,7 @@ class Counter:
 
     def _hook(self, conn, cursor, statement, parameters, context, executemany):
         self.count += 1
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             self.selects.append((statement, parameters))
 
 
@@ -160,6 +161,12 @@ def main() -> None:
             print(f"loading {n} households (COPY)…")
             started = time.perf_counter()
             data = load_lists(app, n, rng, print)
+            from housingcredit.scoring import service as scoring
+            t = time.perf_counter()
+            clock.set(TODAY - timedelta(days=1))  # the credit cache as yesterday's nightly run left it
+            scoring.rebuild_all(echo=lambda m: None)
+            clock.set(TODAY)
+            print(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
             load_more(n, rng, data["caseworker"].id, print)
             from tests import factories
             factories.make_user("supervisor", "420000", username="bench-supervisor")
@@ -186,7 +193,9 @@ def main() -> None:
         deep_history = scalar("SELECT id FROM audit_entries WHERE household_id = :h AND action NOT LIKE '%.read' "
                               "ORDER BY id DESC OFFSET :o LIMIT 1", h=long_id, o=HISTORY - 60)[0]
         overdue = scalar("SELECT count(*) FROM rectification_orders WHERE deadline < :t", t=TODAY)[0]
-        last_overdue_page = max(1, -(-overdue // app.config["PAGE_SIZE"]))
+        deep_overdue = scalar("SELECT deadline, id FROM rectification_orders WHERE deadline < :t "
+                              "ORDER BY deadline, id OFFSET :o LIMIT 1", t=TODAY, o=max(overdue - 30, 0))
+        overdue_after = f"{deep_overdue[0].isoformat()}_{deep_overdue[1]}" if deep_overdue else ""
 
         pages = [  # (who, label, url)
             ("supervisor", "watch list page 1", "/watch"),
@@ -194,9 +203,10 @@ def main() -> None:
             ("supervisor", "watch list filtered (region, active)", "/watch?region=420102&status=active"),
             ("supervisor", "watch list API page 1", "/api/v1/watch-list"),
             ("supervisor", "watch list API deep", f"/api/v1/watch-list?after={watch_after}"),
-            ("caseworker", "watch list, caseworker, ended", "/watch?status=ended&reason=expired"),
+            ("caseworker", "watch list, caseworker, ended, reason expired", "/watch?status=ended&reason=expired"),
             ("supervisor", "due page", "/due"),
-            ("supervisor", "due page, last page of overdue orders", f"/due?overdue_orders={last_overdue_page}"),
+            ("caseworker", "watch list, caseworker, ended (every reason)", "/watch?status=ended"),
+            ("supervisor", "due page, last overdue orders (cursor)", f"/due?overdue_orders={overdue_after}"),
             ("caseworker", "due API", "/api/v1/due"),
             ("supervisor", "archive list page 1", "/households"),
             ("supervisor", "archive list deep (90 %)", f"/households?after={deep_household}&page=10000"),
@@ -210,6 +220,15 @@ def main() -> None:
             ("supervisor", "archive page, oldest changes", f"/households/{long_id}?before={deep_history}"),
             ("caseworker", "history API page 1", f"/api/v1/households/{long_id}/history"),
             ("caseworker", "history API deep", f"/api/v1/households/{long_id}/history?before={deep_history}"),
+            ("supervisor", "audit trail page 1", "/audit"),
+            ("caseworker", "objections (open)", "/objections"),
+            ("caseworker", "objections API", "/api/v1/objections"),
+            ("caseworker", "credit repair (open)", "/repairs"),
+            ("supervisor", "statistics, province, 12 months", "/stats"),
+            ("supervisor", "statistics, province, 5 years", "/stats?from=2021-07-01&to=2026-06-15"),
+            ("supervisor", "statistics, one county (filtered)", "/stats?region=420102"),
+            ("caseworker", "statistics, Wuhan, 12 months", "/stats"),
+            ("supervisor", "statistics export (.xlsx), province", "/stats/export.xlsx"),
         ]
         clients = {}
         for who, user in (("supervisor", sup), ("caseworker", cw)):

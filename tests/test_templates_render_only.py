@@ -11,7 +11,8 @@ from . import factories
 from .conftest import login
 
 # the helpers that used to be handed to templates and queried (or committed) while the page rendered
-PREPARED_BY_VIEWS = ("household_credit", "lists_panel", "lists_panel_forms", "household_notices", "unread_notices")
+PREPARED_BY_VIEWS = ("household_credit", "lists_panel", "lists_panel_forms", "household_notices", "unread_notices",
+                      "household_reports")
 
 
 def test_templates_render_only_no_template_calls_a_data_helper():

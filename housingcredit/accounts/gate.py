@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, dict[Role, str]] = {
     "own.read": {Role.household: OWN},
     "account.manage": _grants({Role.supervisor}),
     "platform.read": _grants({Role.supervisor, Role.auditor}),
+    "stats.read": _grants({Role.caseworker, Role.supervisor}),  # the statistics page and its export
     "platform.manage": _grants({Role.supervisor}),
 }
 

@@ -108,7 +108,8 @@ def open_objections(who: User) -> list[Objection]:
     return list(db.session.scalars(
         sa.select(Objection).where(_undecided(), gate.region_clause(Objection.region_code, who))
         .order_by(Objection.due_date, Objection.id)
-        .options(selectinload(Objection.proposals).selectinload(ObjectionProposal.review))))
+        .options(selectinload(Objection.materials),  # the API lists them: never a query per objection
+                 selectinload(Objection.proposals).selectinload(ObjectionProposal.review))))
 
 
 def get_material(material_id: int, who: User):

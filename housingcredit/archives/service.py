@@ -165,6 +165,8 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0, after: int |
     if "\x00" in q:  # PostgreSQL refuses a NUL in any text
         raise InvalidInput(_l("Contains a character that is not allowed."), field="q")
     stmt = sa.select(Household)
+    # past the cursor on both sides: the members' side too, or a deep page would walk every earlier member
+    past = [Member.household_id > after] if after else []
     if q:
         if _ID_LIKE.match(q) and len(q) >= 15:
             ids = sa.select(Member.household_id).where(Member.id_number == q.upper())
@@ -173,7 +175,7 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0, after: int |
         elif q[:6].isdigit() and "-" in q:
             stmt = stmt.where(Household.archive_no.startswith(q, autoescape=True))
         else:
-            ids = sa.select(Member.household_id).where(Member.name.startswith(q, autoescape=True))
+            ids = sa.select(Member.household_id).where(Member.name.startswith(q, autoescape=True), *past)
             stmt = stmt.where(Household.id.in_(ids))
     if after:
         stmt, offset = stmt.where(Household.id > after), 0

@@ -148,8 +148,9 @@ def _render_archive(household, own: bool):
     from ..lists.views import lists_panel
     from ..notices import service as notices
     from ..records.views import credit_panel
+    from ..reports.views import reports_panel
     panels = {"credit": credit_panel(household), "lp": lists_panel(household),  # the credit read commits
-              "household_notices": notices.for_household(household.id)}
+              "household_notices": notices.for_household(household.id), "reports": reports_panel(household)}
     size = current_app.config["PAGE_SIZE"]
     before = request.args.get("before", type=int)
     entries = audit.history(household.id, limit=size + 1, before=before)

@@ -58,11 +58,13 @@ class CreditCheck(MethodView):
 class Due(MethodView):
     @blp.response(200, DueOut)
     @blp.doc(parameters=[
-        {"in": "query", "name": name, "schema": {"type": "integer", "minimum": 1},
-         "description": "page of this section"} for name in DUE_SECTIONS])
+        {"in": "query", "name": name, "schema": {"type": "string"},
+         "description": "this section's keyset cursor: `sections.<name>.next` of the page before"}
+        for name in DUE_SECTIONS])
     def get(self):
-        """Procedure windows ending today, overdue orders (most overdue first), orders due today, watch periods
-        ending in the next 7 days (your region); each section paged on its own, `sections` gives its total."""
+        """Overdue orders (most overdue first), orders due today, procedure windows ending today, watch periods
+        ending in the next 7 days (your region); each section paged on its own by a keyset cursor, `sections`
+        gives its total and its next cursor."""
         return service.due(gate.user(), args=request.args.to_dict())
 
 

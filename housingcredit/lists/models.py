@@ -19,6 +19,13 @@ class WatchEntry(IdMixin, Base):
     __table_args__ = (sa.UniqueConstraint("household_id", "start_date", name="uq_watch_entries_household_start"),
                       sa.Index("ix_watch_entries_until", "until_date"),
                       sa.Index("ix_watch_entries_list_order", "start_date", "id"),  # the watch list's order
+                      # the ended entries in the list's order, each way of having ended by its own index
+                      sa.Index("ix_watch_entries_ended_order", "start_date", "id",
+                               postgresql_where=sa.text("end_date IS NOT NULL"),
+                               sqlite_where=sa.text("end_date IS NOT NULL")),
+                      sa.Index("ix_watch_entries_term_run", "until_date", postgresql_where=sa.text("end_date IS NULL"),
+                               sqlite_where=sa.text("end_date IS NULL")),
+                      sa.Index("ix_watch_entries_reason_order", "reason", "start_date", "id"),  # filtered by reason
                       one_of("reason", WATCH_REASONS))
 
     household_id: Mapped[int] = big_fk("households.id", index=True)

@@ -42,6 +42,29 @@ def in_force_sql(today: date):
                    sa.or_(WatchEntry.end_date.is_(None), WatchEntry.end_date > today))
 
 
+def _ended_page(ids, today: date, limit: int):
+    """The newest `limit` ended entries among `ids`. Ended entries are the old ones, so walking the list's order
+    from the newest would pass every entry in force first. Instead each way of having ended takes its newest rows
+    by an index of its own, and the union gives the page: an end stored (partial index on the list's order where
+    an end is stored), a term run out with no end stored yet (partial index on `until`), a start still to come."""
+    newest = (WatchEntry.start_date.desc(), WatchEntry.id.desc())
+    ways = (sa.and_(WatchEntry.end_date.is_not(None),
+                    sa.or_(WatchEntry.end_date <= today, WatchEntry.until_date < today)),
+            sa.and_(WatchEntry.end_date.is_(None), WatchEntry.until_date < today),
+            WatchEntry.start_date > today)
+    parts = []
+    for n, way in enumerate(ways):
+        rows = ids.add_columns(WatchEntry.start_date).where(way)
+        if n == 1:  # planned on its own, not by walking the list's order (where these few rows are the oldest)
+            run = rows.cte("term_run").prefix_with("MATERIALIZED", dialect="postgresql")
+            parts.append(sa.select(run.c.id, run.c.start_date).order_by(run.c.start_date.desc(), run.c.id.desc())
+                         .limit(limit).subquery())
+        else:
+            parts.append(rows.order_by(*newest).limit(limit).subquery())
+    union = sa.union(*(sa.select(p.c.id, p.c.start_date) for p in parts)).subquery()
+    return sa.select(union.c.id).order_by(union.c.start_date.desc(), union.c.id.desc()).limit(limit).subquery()
+
+
 def watch_list(args: dict, who: User) -> dict:
     """The watch list of the user's region, filterable by region, status (active/ended) and end reason; newest
     first, a page at a time after the keyset cursor `after` ("start-date_id" of the last entry shown).
@@ -69,12 +92,17 @@ def watch_list(args: dict, who: User) -> dict:
             raise InvalidInput(_l("Not a valid date."), field="after") from None
     elif q["page"] > 1:  # an old numbered link: still answered, but the pager hands out cursors
         ids = ids.offset((q["page"] - 1) * size)
-    chosen = ids.order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc()).limit(size + 1).subquery()
+    newest = (WatchEntry.start_date.desc(), WatchEntry.id.desc())
+    if q["status"] == "ended" and not q["reason"] and not (q["page"] > 1 and not q["after"]):
+        # (an end reason is stored with the end: filtered by reason, the reason's index walks ended rows only)
+        chosen = _ended_page(ids, today, size + 1)
+    else:
+        chosen = ids.order_by(*newest).limit(size + 1).subquery()
     rows = db.session.execute(
         sa.select(WatchEntry, Household.archive_no, _head_name().label("head"))
         .join(chosen, chosen.c.id == WatchEntry.id)
         .join(Household, Household.id == WatchEntry.household_id)
-        .order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc())).all()
+        .order_by(*newest)).all()
     items = []
     for e, archive_no, head in rows[:size]:
         on = EngineEntry(start=e.start_date, until=e.until_date, end=e.end_date).in_force(today)
@@ -89,19 +117,37 @@ def watch_list(args: dict, who: User) -> dict:
             "filters": q}
 
 
-def _section(stmt, order, page: int, size: int, count_column) -> tuple[list, int, int]:
-    """One section of the due page: its rows on `page` (ids chosen first, in `order`), its total, its last page."""
-    total = db.session.scalar(stmt.with_only_columns(sa.func.count(count_column)).order_by(None))
-    pages = max(1, -(-total // size))
-    page = min(page, pages)
-    return db.session.execute(stmt.order_by(*order).limit(size).offset((page - 1) * size)).all(), total, pages
+def _cursor_values(cursor: str, dated: bool):
+    """A section's keyset cursor: "id" or "YYYY-MM-DD_id" (the last row shown); a clear 422 otherwise."""
+    try:
+        if not dated:
+            return (int(cursor),)
+        day, _sep, last_id = cursor.partition("_")
+        return date.fromisoformat(day), int(last_id)
+    except ValueError:
+        raise InvalidInput(_l("Not a valid cursor."), field="after") from None
+
+
+def _section(ids, order, cursor: str | None, size: int) -> tuple[sa.Subquery, int]:
+    """One section of the due page: `ids` selects the ids of its rows (its filters only, no names joined). Gives
+    its total, and the ids of the page after the keyset `cursor` (the last row shown; `order` is the section's
+    order, ascending, ending in the id) — one more than a page, to tell whether rows follow — as a subquery the
+    details are joined to."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()))
+    if cursor:
+        values = _cursor_values(cursor, len(order) == 2)
+        ids = ids.where(sa.tuple_(*order) > sa.tuple_(*values) if len(order) == 2 else order[0] > values[0])
+    return ids.order_by(*order).limit(size + 1).subquery(), total
 
 
 def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
-    """What is due in the user's region: procedure windows ending today, overdue orders (most overdue first),
-    orders due today, watch periods ending in the next 7 days — every section with its total and paged on its
-    own (`args`: the page of each section), so nothing is cut off unsaid — and the daily jobs that missed a
-    day (`job_warnings`)."""
+    """What is due in the user's region: overdue orders (most overdue first), orders due today, procedure windows
+    ending today, watch periods ending in the next 7 days — every section with its total and paged on its own by a
+    keyset cursor (`args`: "<section>=<cursor of the last row shown>"; `sections[name].next` is the following
+    page's), so nothing is cut off unsaid — and the daily jobs that missed a day (`job_warnings`).
+
+    Each section counts and pages over its own table (indexes on deadline, window end, period end), then joins
+    archive numbers to the page's rows only."""
     from .. import jobs
     gate.require("lists.read", who)
     q = load(DueQuery(), args or {})
@@ -109,35 +155,49 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     size = current_app.config.get("PAGE_SIZE", 50)
     out: dict = {"as_of": today, "page_size": size, "sections": {}, "job_warnings": jobs.job_warnings(today)}
 
-    def section(name, stmt, order, count_column):
-        rows, total, pages = _section(stmt, order, q[name], size, count_column)
-        out["sections"][name] = {"total": total, "page": min(q[name], pages), "pages": pages}
-        return rows
+    def section(name, model, ids, order, details, key):
+        chosen, total = _section(ids, order, q[name], size)
+        rows = db.session.execute(details.join(chosen, chosen.c.id == model.id)
+                                  .join(Household, Household.id == model.household_id).order_by(*order)).all()
+        out["sections"][name] = {"total": total, "after": q[name],
+                                 "next": key(rows[size - 1][0]) if len(rows) > size else None}
+        return rows[:size]
 
-    procs = section("procedures", sa.select(Procedure, Household.archive_no)
-                    .join(Household, Household.id == Procedure.household_id)
-                    .where(Procedure.window_end == today, Procedure.state != ENDED,
-                           *_scope(Procedure.region_code, who)), (Procedure.id,), Procedure.id)
+    def by_id(row):
+        return str(row.id)
+
+    def by_deadline(order):
+        return f"{order.deadline.isoformat()}_{order.id}"
+
+    def by_until(entry):
+        return f"{entry.until_date.isoformat()}_{entry.id}"
+
+    def with_procedure(stmt):  # the procedure an order opened, or the one it is attached to as a ground (SPEC §7)
+        return (stmt.outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
+                .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id))
+
     open_order = sa.and_(~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
                          sa.or_(sa.and_(Procedure.id.is_(None), ProcedureGround.id.is_(None)),
                                 Procedure.opened_date >= today - timedelta(days=7),
                                 ProcedureGround.attached_date >= today - timedelta(days=7)),
                          *_scope(RectificationOrder.region_code, who))
-    orders = (sa.select(RectificationOrder, Household.archive_no,
-                        sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id))
-              .join(Household, Household.id == RectificationOrder.household_id)
-              .outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
-              .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id))  # SPEC §7 attached
-    overdue = section("overdue_orders", orders.where(RectificationOrder.deadline < today, open_order),
-                      (RectificationOrder.deadline, RectificationOrder.id), RectificationOrder.id)
-    due_today = section("orders_due_today", orders.where(RectificationOrder.deadline == today, open_order),
-                        (RectificationOrder.id,), RectificationOrder.id)
-    watch = section("watch_ending", sa.select(WatchEntry, Household.archive_no)
-                    .join(Household, Household.id == WatchEntry.household_id)
-                    .where(WatchEntry.end_date.is_(None),
-                           WatchEntry.until_date.between(today, today + timedelta(days=7)),
-                           *_scope(WatchEntry.region_code, who)), (WatchEntry.until_date, WatchEntry.id),
-                    WatchEntry.id)
+    order_ids = with_procedure(sa.select(RectificationOrder.id)).where(open_order)
+    order_details = with_procedure(sa.select(RectificationOrder, Household.archive_no,
+                                             sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id)))
+    overdue = section("overdue_orders", RectificationOrder, order_ids.where(RectificationOrder.deadline < today),
+                      (RectificationOrder.deadline, RectificationOrder.id), order_details, by_deadline)
+    due_today = section("orders_due_today", RectificationOrder,
+                        order_ids.where(RectificationOrder.deadline == today), (RectificationOrder.id,),
+                        order_details, by_id)
+    procs = section("procedures", Procedure,
+                    sa.select(Procedure.id).where(Procedure.window_end == today, Procedure.state != ENDED,
+                                                  *_scope(Procedure.region_code, who)),
+                    (Procedure.id,), sa.select(Procedure, Household.archive_no), by_id)
+    watch = section("watch_ending", WatchEntry,
+                    sa.select(WatchEntry.id).where(WatchEntry.end_date.is_(None),
+                                                   WatchEntry.until_date.between(today, today + timedelta(days=7)),
+                                                   *_scope(WatchEntry.region_code, who)),
+                    (WatchEntry.until_date, WatchEntry.id), sa.select(WatchEntry, Household.archive_no), by_until)
     out.update({
         "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": a, "state": p.state,
                         "state_label": str(STEP_LABELS[p.state]), "window_end": p.window_end.isoformat(),

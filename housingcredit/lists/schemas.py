@@ -75,16 +75,16 @@ DUE_SECTIONS = ("procedures", "overdue_orders", "orders_due_today", "watch_endin
 
 
 class DueQuery(Schema):
-    """The page of each section of what is due (every section is paged on its own); other query arguments (the
-    page language) are not its business."""
+    """The keyset cursor of each section of what is due (every section is paged on its own: the last row shown,
+    "id" or "YYYY-MM-DD_id"); other query arguments (the page language) are not its business."""
 
     class Meta:
         unknown = EXCLUDE
 
-    procedures = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    overdue_orders = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    orders_due_today = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    watch_ending = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    procedures = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,12}$"))
+    overdue_orders = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}_\d{1,12}$"))
+    orders_due_today = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,12}$"))
+    watch_ending = fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}_\d{1,12}$"))
 
 
 # ---- out -------------------------------------------------------------------------------------------------------
@@ -248,8 +248,9 @@ class CreditCheckOut(Schema):
 
 class DueSectionOut(Schema):
     total = fields.Integer(metadata={"description": "how many items the section has in all"})
-    page = fields.Integer()
-    pages = fields.Integer(metadata={"description": "the last page (ask for it with ?<section>=N)"})
+    after = fields.String(allow_none=True, metadata={"description": "the cursor this page was asked after"})
+    next = fields.String(allow_none=True, metadata={"description": "the next page's cursor (?<section>=…), "
+                                                                   "null on the last page"})
 
 
 class JobWarningOut(Schema):

@@ -60,14 +60,17 @@ def verify(code: str):
     return resp
 
 
+def reports_panel(household) -> list:
+    """The household's credit reports for templates/reports/_panel.html (context `reports`): prepared by the view
+    that includes the panel (templates only render)."""
+    if not (gate.can("credit.read") or current_user.role == Role.household):
+        return []
+    return service.reports_for(household.id, gate.user())
+
+
 @bp.app_context_processor
 def report_helpers():
-    def household_reports(household):
-        if not (gate.can("credit.read") or current_user.role == Role.household):
-            return []
-        return service.reports_for(household.id, gate.user())
-
     def may_issue_report():
         return gate.can("credit.check") or current_user.role == Role.household
 
-    return {"household_reports": household_reports, "may_issue_report": may_issue_report}
+    return {"may_issue_report": may_issue_report}

@@ -77,27 +77,34 @@ def test_due_page_shows_every_overdue_order_first(app, clock, api_client, client
 
     api = api_client(staff.caseworker)
     first = api.get("/api/v1/due").get_json()
-    assert first["sections"] == {"procedures": {"total": 0, "page": 1, "pages": 1},
-                                 "overdue_orders": {"total": 4, "page": 1, "pages": 2},
-                                 "orders_due_today": {"total": 5, "page": 1, "pages": 2},
-                                 "watch_ending": {"total": 4, "page": 1, "pages": 2}}
+    sections = first["sections"]
+    assert {k: v["total"] for k, v in sections.items()} == {"procedures": 0, "overdue_orders": 4,
+                                                            "orders_due_today": 5, "watch_ending": 4}
+    assert sections["procedures"]["next"] is None
     assert [o["id"] for o in first["overdue_orders"]] == overdue[:3]
     assert [o["deadline"] for o in first["overdue_orders"]] == ["2026-06-10", "2026-06-11", "2026-06-12"]
     assert [o["id"] for o in first["orders_due_today"]] == due_today[:3]
     assert [w["household_id"] for w in first["watch_ending"]] == watched[:3]
-    last = api.get("/api/v1/due?overdue_orders=2&orders_due_today=2&watch_ending=2").get_json()
+    cursors = {name: sections[name]["next"] for name in ("overdue_orders", "orders_due_today", "watch_ending")}
+    assert cursors["overdue_orders"] == f"2026-06-12_{overdue[2]}"  # keyset: the last row shown
+    last = api.get("/api/v1/due?" + "&".join(f"{k}={v}" for k, v in cursors.items())).get_json()
     assert [o["id"] for o in last["overdue_orders"]] == overdue[3:]
     assert [o["id"] for o in last["orders_due_today"]] == due_today[3:]
     assert [w["household_id"] for w in last["watch_ending"]] == watched[3:]
-    assert api.get("/api/v1/due?overdue_orders=0").status_code == 422
+    assert all(last["sections"][k]["next"] is None for k in cursors)  # the last page says so
+    assert last["sections"]["overdue_orders"]["total"] == 4  # the total whatever the page
+    for bad in ("overdue_orders=2", "overdue_orders=2026-13-01_1", "procedures=x", "watch_ending=1"):
+        assert api.get(f"/api/v1/due?{bad}").status_code == 422, bad
 
     login_as(staff.caseworker)
     page = client.get("/due").get_data(as_text=True)
     assert page.index('id="overdue_orders"') < page.index('id="orders_due_today"')  # overdue come first
     assert re.search(r'data-total="4"', page) and re.search(r'data-total="5"', page)
-    assert "overdue_orders=2" in page and "orders_due_today=2" in page and "watch_ending=2" in page
-    second = client.get("/due?overdue_orders=2").get_data(as_text=True)
+    for name, cursor in cursors.items():
+        assert f"{name}={cursor}" in page
+    second = client.get(f"/due?overdue_orders={cursors['overdue_orders']}").get_data(as_text=True)
     assert "2026-06-13" in second and "2026-06-10" not in second  # the pager reaches the last overdue order
+    assert 'href="/due#overdue_orders"' in second  # back to the first page
 
 
 # ---- items 2 and 5: long lists reach their last row by keyset ------------------------------------------------
@@ -211,7 +218,8 @@ def _grow(clock, staff, archive, k: int) -> None:
         clock.set(TODAY)
         _order(clock, staff, h, date(2026, 6, 10))
         _order(clock, staff, factories.make_household("420102", head_name="李五"), TODAY)
-        _pending_record(h, staff.caseworker, "HB07", date(2026, 1, 5))  # late and pending
+        late = _pending_record(h, staff.caseworker, "HB07", date(2026, 1, 5))  # late and pending
+        _open_appeals_on(h, late, staff.caseworker)
         data = {"region_code": "420102", "address": f"路{archive.version}号", "protection_category": "physical",
                 "version": archive.version,
                 "protection_group": "低保", "members": [{"id": archive.head.id, "name": archive.head.name,
@@ -224,18 +232,37 @@ def _grow(clock, staff, archive, k: int) -> None:
     clock.set(TODAY)
 
 
+def _open_appeals_on(h, record, by) -> None:
+    """An open objection and an open repair application (stored rows: the open lists read them as they are)."""
+    from datetime import datetime
+    from housingcredit.appeals.models import Objection, RepairApplication
+    from housingcredit.clock import SHANGHAI
+    filed_dt = datetime(2026, 6, 1, tzinfo=SHANGHAI)
+    db.session.add(Objection(household_id=h.id, region_code=h.region_code, record_id=record.id,
+                             filed_date=date(2026, 6, 1), due_date=date(2026, 6, 12), reason="r", filed_by_id=by.id,
+                             filed_dt=filed_dt))
+    db.session.add(RepairApplication(household_id=h.id, region_code=h.region_code, record_id=record.id,
+                                     filed_date=date(2026, 6, 1), declaration="d", filed_by_id=by.id,
+                                     filed_dt=filed_dt))
+    db.session.commit()
+
+
 @pytest.mark.parametrize("who", ["caseworker", "reviewer", "supervisor"])
 def test_list_pages_statements_do_not_grow_with_rows(app, clock, client, login_as, api_client, who):
     staff = Staff("420100")
     users = {"caseworker": staff.caseworker, "reviewer": staff.reviewer,
              "supervisor": factories.make_user("supervisor", "420000")}
     archive = factories.make_household("420102", head_name="王五")
-    urls = {"caseworker": ["/watch", "/watch?status=active", "/due", "/households", "/households?q=李",
-                           "/records/overview", f"/households/{archive.id}", f"/households/{archive.id}/lists"],
-            "reviewer": ["/review", f"/households/{archive.id}"],
-            "supervisor": ["/watch", "/due", "/households", f"/households/{archive.id}"]}[who]
-    apis = ["/api/v1/watch-list", "/api/v1/due", "/api/v1/households?q=李",
-            f"/api/v1/households/{archive.id}/history"] if who == "caseworker" else []
+    urls = {"caseworker": ["/watch", "/watch?status=active", "/watch?status=ended", "/watch?reason=expired",
+                           "/due", "/households", "/households?q=李", "/records/overview",
+                           f"/households/{archive.id}", f"/households/{archive.id}/lists", "/objections",
+                           "/repairs", "/stats"],
+            "reviewer": ["/review", f"/households/{archive.id}", "/objections", "/repairs"],
+            "supervisor": ["/watch", "/due", "/households", f"/households/{archive.id}", "/audit",
+                           "/objections", "/repairs", "/stats", "/platform"]}[who]
+    apis = ["/api/v1/watch-list", "/api/v1/watch-list?status=ended", "/api/v1/due", "/api/v1/households?q=李",
+            f"/api/v1/households/{archive.id}/history", "/api/v1/objections",
+            "/api/v1/repairs"] if who == "caseworker" else []
 
     def measure() -> dict:
         login_as(users[who])
@@ -273,3 +300,38 @@ def test_archive_search_pages_by_keyset_to_the_last_archive(app, client, api_cli
     link = re.search(r'href="(/households\?[^"]*after=\d+[^"]*)" rel="next"', page).group(1).replace("&amp;", "&")
     second = client.get(link).get_data(as_text=True)
     assert "周三" in second and "周四" in second and "周一" not in second
+
+
+def test_watch_list_ended_entries_every_way_of_ending_newest_first(app, clock, api_client):
+    """The ended filter reads each way of having ended by its own index (stored end, term run out with no end
+    stored yet, start to come) and pages them together, newest first, without losing or repeating one."""
+    from housingcredit.lists.models import WatchEntry
+    app.config["PAGE_SIZE"] = 2
+    staff = Staff("420100")
+    made = {}
+    for name, start, until, end, reason in (
+            ("in_force", date(2026, 3, 1), date(2027, 2, 28), None, None),
+            ("stored_end", date(2025, 1, 10), date(2026, 1, 9), date(2026, 1, 10), "expired"),
+            ("term_run", date(2025, 5, 1), date(2026, 4, 30), None, None),  # the daily job has not stored it
+            ("transferred", date(2025, 8, 1), date(2026, 7, 31), date(2026, 2, 1), "transferred"),
+            ("ends_later", date(2025, 9, 1), date(2026, 8, 31), date(2026, 7, 1), "grounds_fell"),
+            ("older_end", date(2024, 3, 1), date(2025, 2, 28), date(2025, 3, 1), "expired")):
+        h = factories.make_household("420102")
+        e = WatchEntry(household_id=h.id, region_code="420102", start_date=start, until_date=until, end_date=end,
+                       reason=reason, grounds=[])
+        db.session.add(e)
+        db.session.commit()
+        made[name] = e.id
+    api = api_client(staff.caseworker)
+    seen, after = [], None
+    for _ in range(4):
+        resp = api.get("/api/v1/watch-list?status=ended" + (f"&after={after}" if after else ""))
+        seen.extend(r["id"] for r in resp.get_json())
+        after = resp.headers.get("X-Next-Cursor")
+        if after is None:
+            break
+    assert seen == [made[n] for n in ("transferred", "term_run", "stored_end", "older_end")] and after is None
+    expired = api.get("/api/v1/watch-list?status=ended&reason=expired").get_json()
+    assert [r["id"] for r in expired] == [made["stored_end"], made["older_end"]]
+    active = api.get("/api/v1/watch-list?status=active").get_json()
+    assert [r["id"] for r in active] == [made["in_force"], made["ends_later"]]
