@@ -17,11 +17,11 @@ from flask_babel import force_locale
 from ..accounts import gate, regions
 from ..accounts.models import Role
 from ..audit import service as audit
-from ..clock import add_working_days, get_clock
+from ..clock import get_clock
 from ..disclosure.masking import mask_id_number, mask_name
 from ..errors import NotFound
 from ..extensions import db
-from . import numbers
+from . import formal, numbers
 from .models import Document
 from .pdf import render_pdf
 
@@ -72,19 +72,6 @@ def _qr_data_uri(url: str) -> str:
 
 # ---- notices --------------------------------------------------------------------------------------------------
 
-def _rights(kind: str, issued: date, office_name: str) -> list[dict]:
-    cfg = numbers.config()["rights"]
-    out = []
-    for name in cfg["kinds"].get(kind, ["objection"]):
-        right = cfg[name]
-        values = {"office": office_name}
-        if "working_days" in right:
-            values["days"] = right["working_days"]
-            values["deadline"] = numbers.chinese_date(add_working_days(issued, right["working_days"]))
-        out.append({"name": name, "clause": right["clause"], "text": right["text"].format(**values)})
-    return out
-
-
 def number_notice(notice, issuer_region: str | None = None) -> Document:
     """Give a just-issued notice its document number, content and content hash (the PDF follows on download)."""
     h = _household(notice.household_id)
@@ -94,11 +81,14 @@ def number_notice(notice, issuer_region: str | None = None) -> Document:
     head = h.head
     office = numbers.office(office_code)
     code = _verify_code()
+    earlier = formal.replaced(notice)
     content = {"kind": notice.kind, "number": number, "title": notice.title, "body": notice.body,
+               "facts": formal.chinese_dates(notice.body), **formal.parts(notice),
+               "cites": [d.number for d in earlier],
                "addressee": head.name if head else "", "archive_no": h.archive_no,
                "office": office["name"], "issued_date": notice.issued_date.isoformat(),
                "issued_date_zh": numbers.chinese_date(notice.issued_date),
-               "rights": _rights(notice.kind, notice.issued_date, office["name"]), "verify_code": code}
+               "rights": formal.rights(notice, office["name"]), "verify_code": code}
     doc = Document(number=number, kind="notice", series=series, office_code=office_code, household_id=h.id,
                    notice_id=notice.id, verify_code=code, masked_name=mask_name(head.name if head else ""),
                    issued_dt=get_clock().now_utc(), issued_date=notice.issued_date, valid_until=None,
@@ -108,7 +98,21 @@ def number_notice(notice, issuer_region: str | None = None) -> Document:
     audit.record("document.issue", "document", doc.id, household_id=h.id, region_code=h.region_code,
                  after={"number": number, "kind": notice.kind, "notice_id": notice.id,
                         "content_sha256": doc.content_sha256})
+    supersede(earlier, doc)
     return doc
+
+
+def supersede(earlier: list[Document], by: Document) -> None:
+    """Mark earlier documents superseded by `by` (a newer report of the household, a revocation or correction
+    notice): their verification then says so (SPEC §12); they stay genuine and unchanged otherwise."""
+    for old in earlier:
+        if old.id == by.id or old.superseded_by_id is not None:
+            continue
+        old.superseded_by_id = by.id
+        region = _household(old.household_id).region_code if old.household_id else None
+        audit.record("document.supersede", "document", old.id, household_id=old.household_id,
+                     region_code=region, after={"number": old.number, "superseded_by": by.number})
+    db.session.flush()
 
 
 def _render_notice(doc: Document) -> bytes:
@@ -208,6 +212,9 @@ def issue_credit_report(household_id: int, who) -> Document:
     db.session.flush()
     audit.record("report.issue", "document", doc.id, household_id=h.id, region_code=h.region_code,
                  after={"number": number, "pdf_sha256": doc.pdf_sha256}, actor=who)
+    supersede(db.session.scalars(sa.select(Document).where(
+        Document.household_id == h.id, Document.kind == "credit_report", Document.id != doc.id,
+        Document.superseded_by_id.is_(None))).all(), doc)
     return doc
 
 
@@ -248,8 +255,14 @@ def verify(code: str) -> dict | None:
     superseded = db.session.get(Document, doc.superseded_by_id) if doc.superseded_by_id else None
     today = get_clock().today()
     expired = doc.valid_until is not None and doc.valid_until < today
+    slip = doc.content if doc.kind == "check_slip" else {}
     return {"genuine": genuine, "number": doc.number, "kind": doc.kind,
             "notice_kind": doc.content.get("kind") if doc.kind == "notice" else None,
+            "title": doc.content.get("title") if doc.kind == "notice" else None,
             "issued": numbers.chinese_date(doc.issued_date), "masked_name": doc.masked_name,
+            # a check slip names no person: the masked ID number, the business and the conclusion it printed
+            "id_number": slip.get("id_number"), "business": slip.get("business_label"),
+            "conclusion": slip.get("conclusion_label"),
             "stands": genuine and superseded is None and not expired, "expired": expired,
-            "superseded_by": superseded.number if superseded else None}
+            "superseded_by": superseded.number if superseded else None,
+            "superseded_on": numbers.chinese_date(superseded.issued_date) if superseded else None}
