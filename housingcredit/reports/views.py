@@ -46,6 +46,16 @@ def download(document_id: int):
     return pdf_response(data, f"credit-report-{doc.id}.pdf")
 
 
+@bp.route("/credit-checks/<int:check_id>/slip.pdf")
+@login_required
+def check_slip(check_id: int):
+    """The slip of a logged credit check (one page): for the staff member who made it, or their office."""
+    from . import slips
+    doc, data = slips.slip_pdf(check_id, gate.user())
+    db.session.commit()  # the first download issues it (number, stored bytes and hash)
+    return pdf_response(data, f"credit-check-{check_id}.pdf")
+
+
 def _verify_limit() -> str:
     return current_app.config.get("RATELIMIT_VERIFY", "30/minute")
 
