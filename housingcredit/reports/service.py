@@ -188,13 +188,19 @@ def _report_content(h, number: str, code: str, today: date, valid_until: date, o
     }
 
 
-def issue_credit_report(household_id: int, who) -> Document:
-    """A caseworker (or the household itself) issues a credit report: numbered, rendered, stored, audited."""
+def issue_credit_report(household_id: int, who, office_region: str | None = None) -> Document:
+    """A caseworker (or the household itself) issues a credit report: numbered, rendered, stored, audited; it
+    supersedes the household's earlier reports. The system actor issues only through a batch (`office_region`:
+    the batch's region, whose office issues)."""
     h = _household(household_id)
-    gate.check_household(h, "credit.read" if who.role == Role.household else "credit.check", who)
+    gate.check_household(h, "credit.check" if gate.is_staff(who) else "credit.read", who)
     clock = get_clock()
     today = clock.today()
-    office_code = numbers.office_for(h.region_code if who.role == Role.household else who.region_code)
+    if who.role == Role.household:
+        office_code = numbers.office_for(h.region_code)
+    else:
+        office_code = numbers.office_for(office_region if who.role == Role.system and office_region
+                                         else who.region_code)
     office_name = numbers.office(office_code)["name"]
     series = numbers.series_for("credit_report")
     number = numbers.next_number(office_code, series, today)
