@@ -45,18 +45,18 @@ def _may_batch(who, region_code: str) -> None:
     """A caseworker batches inside their region only; supervisors (and the system actor) anywhere."""
     if who is None or who.role not in BATCH_ROLES:
         raise Forbidden()
-    if regions.get(region_code) is None:
-        raise InvalidInput(_l("Unknown region code."), field="region_code")
-    if not regions.covers(who.region_code, region_code):
-        raise Forbidden(_l("This region is outside yours."))
+    if who.role == Role.system:
+        if regions.get(region_code) is None:
+            raise InvalidInput(_l("Unknown region code."), field="region_code")
+        return
+    gate.check_region(region_code, who)  # unknown → 422; outside the user's region → 403
 
 
 def get_batch(batch_id: int, who) -> ReportBatch:
     """The batch if `who` may see it (a caseworker: batches of their region); NotFound otherwise."""
     b = db.session.get(ReportBatch, batch_id)
-    if b is None or who is None or who.role not in BATCH_ROLES or not regions.covers(who.region_code,
-                                                                                     b.region_code):
-        raise NotFound()
+    if b is None or who is None or who.role not in BATCH_ROLES or not gate.reaches(who, b):
+        raise NotFound()  # gate.reaches: the batch's region inside the user's
     return b
 
 
@@ -128,8 +128,8 @@ def create_batch(region_code: str, tokens: list[str], who) -> ReportBatch:
     _may_batch(who, region_code)
     resolved = _resolve(tokens)
     hids = {hid for _label, hid in resolved if hid is not None}
-    region_of = dict(db.session.execute(sa.select(Household.id, Household.region_code)
-                                        .where(Household.id.in_(hids))).all()) if hids else {}
+    inside = set(db.session.scalars(sa.select(Household.id).where(
+        Household.id.in_(hids), gate.region_clause(Household.region_code, who, region_code)))) if hids else set()
     clock = get_clock()
     b = ReportBatch(region_code=region_code, created_by_id=who.id, created_dt=clock.now_utc(), status=QUEUED,
                     total=0)
@@ -142,8 +142,7 @@ def create_batch(region_code: str, tokens: list[str], who) -> ReportBatch:
             continue
         seen.add(hid)
         position += 1
-        status = NOT_FOUND if hid is None else (
-            PENDING if regions.covers(region_code, region_of[hid]) else OUT_OF_REGION)
+        status = NOT_FOUND if hid is None else (PENDING if hid in inside else OUT_OF_REGION)
         db.session.add(ReportBatchItem(batch_id=b.id, position=position, label=label,
                                        household_id=hid if status != NOT_FOUND else None, status=status))
     b.total = position
