@@ -180,7 +180,7 @@ def _claim(batch_id: int) -> bool:
     return res.rowcount == 1
 
 
-def run(batch_id: int, who, on_item=None) -> dict:
+def run(batch_id: int, who, on_item=None, verify_base: str | None = None) -> dict:
     """Issue the reports still pending, one commit each (resumable), then the zip. `on_item(progress)` is called
     after each household (the CLI's progress bar). Refuses (Conflict) while another live runner holds it."""
     from . import service
@@ -198,7 +198,8 @@ def run(batch_id: int, who, on_item=None) -> dict:
             item = db.session.get(ReportBatchItem, item_id)
             try:
                 with db.session.begin_nested():
-                    doc = service.issue_credit_report(item.household_id, who, office_region=b.region_code)
+                    doc = service.issue_credit_report(item.household_id, who, office_region=b.region_code,
+                                                       verify_base=verify_base)
                 item.status, item.document_id = ITEM_DONE, doc.id
             except Exception as err:  # noqa: BLE001 — one household's failure must not stop the round
                 log.warning("report batch %s: household %s failed (%s)", batch_id, item.household_id,

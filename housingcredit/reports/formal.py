@@ -112,18 +112,17 @@ def rights(notice, office_name: str) -> list[dict]:
 def replaced(notice) -> list[Document]:
     """The earlier documents a revocation or correction notice replaces (SPEC §12: a correction is a new notice
     that cites the old number): the record's determination notice and its earlier corrections, still standing."""
+    from ..appeals.models import CorrectionProposal
     from ..notices.models import Notice
     if notice.kind == "revocation" and notice.ref_type == "record":
         record_id = int(notice.ref_id)
     elif notice.kind == "correction" and notice.ref_type == "correction":
-        from ..appeals.models import CorrectionProposal
         proposal = db.session.get(CorrectionProposal, int(notice.ref_id))
         if proposal is None:
             return []
         record_id = proposal.record_id
     else:
         return []
-    from ..appeals.models import CorrectionProposal
     corrections = sa.select(sa.cast(CorrectionProposal.id, sa.String)).where(
         CorrectionProposal.record_id == record_id)
     notice_ids = sa.select(Notice.id).where(Notice.id != notice.id, sa.or_(

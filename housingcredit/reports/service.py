@@ -58,10 +58,12 @@ def _issuer_region(default_region: str | None) -> str | None:
     return default_region
 
 
-def _verify_url(code: str) -> str:
-    if has_request_context():
+def _verify_url(code: str, base: str | None = None) -> str:
+    """The public verification address printed and put in the QR code: the request's host, else `base` (a batch
+    started from a page passes its host), else PUBLIC_BASE_URL (the `flask` commands)."""
+    if has_request_context() and not base:
         return url_for("reports.verify", code=code, _external=True)
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    base = (base or current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     return f"{base}/verify/{code}"
 
 
@@ -188,7 +190,8 @@ def _report_content(h, number: str, code: str, today: date, valid_until: date, o
     }
 
 
-def issue_credit_report(household_id: int, who, office_region: str | None = None) -> Document:
+def issue_credit_report(household_id: int, who, office_region: str | None = None,
+                        verify_base: str | None = None) -> Document:
     """A caseworker (or the household itself) issues a credit report: numbered, rendered, stored, audited; it
     supersedes the household's earlier reports. The system actor issues only through a batch (`office_region`:
     the batch's region, whose office issues)."""
@@ -208,7 +211,7 @@ def issue_credit_report(household_id: int, who, office_region: str | None = None
     valid_until = today + timedelta(days=int(numbers.config()["credit_report_valid_days"]))
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         content = _report_content(h, number, code, today, valid_until, office_name)
-        url = _verify_url(code)
+        url = _verify_url(code, verify_base)
         data = render_pdf("reports/credit_report.html", c=content, qr=_qr_data_uri(url), verify_url=url)
     doc = Document(number=number, kind="credit_report", series=series, office_code=office_code,
                    household_id=h.id, notice_id=None, verify_code=code, masked_name=content["name"],

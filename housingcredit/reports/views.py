@@ -73,12 +73,13 @@ def _start(batch_id: int, user_id: int) -> None:
         batch.run(batch_id, gate.user())
         return
     app = current_app._get_current_object()
+    base = request.host_url  # the verification address printed in each report: this site's
 
     def work():
         with app.app_context():
             from ..accounts.models import User
             try:
-                batch.run(batch_id, db.session.get(User, user_id))
+                batch.run(batch_id, db.session.get(User, user_id), verify_base=base)
             except Exception:  # logged; the batch stays resumable
                 db.session.rollback()
                 log.exception("report batch %s stopped", batch_id)

@@ -59,6 +59,7 @@ def test_issue16_cli_batch_issues_each_report_once_with_one_zip(app, round_, tmp
     (tmp_path / "one.pdf").write_bytes(z.read(pdfs[0]))
     flat = re.sub(r"\s+", "", pdf_text(z.read(pdfs[0]), tmp_path))
     assert "王*" in flat and "保障家庭信用报告" in flat and "鄂武房信报〔2026〕第0001号" in flat
+    assert f"{app.config['PUBLIC_BASE_URL']}/verify/" in flat  # outside a request: the configured public address
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)
                              .where(Document.kind == "credit_report")) == 3
     # done is done: a rerun issues nothing new
