@@ -70,5 +70,5 @@ class ReportBatchItem(IdMixin, Base):
     position: Mapped[int]
     label: Mapped[str] = mapped_column(sa.String(40))
     household_id: Mapped[int | None] = big_fk("households.id", nullable=True)
-    status: Mapped[str] = mapped_column(sa.String(12))  # pending | done | failed | not_found | out_of_region
+    status: Mapped[str] = mapped_column(sa.String(16))  # pending | done | failed | not_found | out_of_region
     document_id: Mapped[int | None] = big_fk("documents.id", nullable=True)

@@ -44,7 +44,7 @@ def upgrade():
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("label", sa.String(length=40), nullable=False),
         sa.Column("household_id", ID, nullable=True),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("document_id", ID, nullable=True),
         sa.Column("id", ID, nullable=False),
         sa.ForeignKeyConstraint(["batch_id"], ["report_batches.id"],
