@@ -17,6 +17,7 @@ credit_cli = AppGroup("credit", help="Scores, tiers and every other cache of der
 rules_cli = AppGroup("rules", help="The dated rules data.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 platform_cli = AppGroup("platform", help="The push to the provincial credit platform.")
+reports_cli = AppGroup("reports", help="Credit reports.")
 
 
 @audit_cli.command("verify")
@@ -239,6 +240,55 @@ def platform_reconcile():
         sys.exit(1)
 
 
+@reports_cli.command("batch")
+@click.option("--region", help="The region of the allocation round (its office issues the reports).")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV: first column a resident ID number or a household id, one household a line.")
+@click.option("--user", "username", default=None, help="Run as this staff user (a caseworker: their region only); "
+              "default: the system.")
+@click.option("--resume", "resume_id", type=int, default=None, help="Continue batch ID (after a stop or restart).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Copy the zip here at the end.")
+def reports_batch(region, path, username, resume_id, out):
+    """Credit reports for an allocation round, with a progress bar; resumable; one zip at the end."""
+    import shutil
+
+    from .accounts import gate
+    from .accounts.models import User
+    from .errors import DomainError
+    from .reports import batch
+    from .reports.models import ReportBatchItem
+    who = gate.SYSTEM
+    if username:
+        who = db.session.scalar(db.select(User).where(User.username == username))
+        if who is None:
+            raise click.UsageError(f"no user {username!r}")
+    try:
+        if resume_id is None:
+            if not (region and path):
+                raise click.UsageError("give --region and --file (or --resume ID)")
+            with open(path, "rb") as fh:
+                b = batch.create_batch(region, batch.parse_csv(fh.read()), who)
+            db.session.commit()
+            click.echo(f"batch {b.id}: {b.total} households (resume with --resume {b.id})")
+        else:
+            b = batch.get_batch(resume_id, who)
+        pending = db.session.scalar(db.select(db.func.count()).select_from(ReportBatchItem).where(
+            ReportBatchItem.batch_id == b.id, ReportBatchItem.status == batch.PENDING))
+        with click.progressbar(length=pending, label="credit reports", show_pos=True, show_eta=True) as bar:
+            result = batch.run(b.id, who, on_item=lambda _item: bar.update(1))
+        b = batch.get_batch(b.id, who)
+        zip_file = batch.zip_path(b)
+    except DomainError as err:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in (err.errors or {}).items())
+        raise click.ClickException(f"{err.message}{' — ' + details if details else ''}") from None
+    click.echo(f"done {result['done']}, failed {result['failed']}, not found {result['not_found']}, "
+               f"outside the region {result['out_of_region']}; zip: {zip_file}")
+    if out:
+        shutil.copyfile(zip_file, out)
+        click.echo(f"copied to {out}")
+
+
 def init_app(app: Flask) -> None:
-    for group in (audit_cli, users_cli, demo_cli, credit_cli, rules_cli, jobs_cli, platform_cli):
+    for group in (audit_cli, users_cli, demo_cli, credit_cli, rules_cli, jobs_cli, platform_cli, reports_cli):
         app.cli.add_command(group)

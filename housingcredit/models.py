@@ -13,4 +13,4 @@ from .appeals.models import (Objection, ObjectionMaterial, ObjectionProposal, Ob
                              Restoration, RevocationDecision, RevocationProposal, RepairApplication,
                              RepairMaterial, RepairStep, RepairProposal, RepairReview, CorrectionProposal,
                              CorrectionDecision)
-from .reports.models import Document, DocumentCounter  # noqa: F401
+from .reports.models import Document, DocumentCounter, ReportBatch, ReportBatchItem  # noqa: F401

@@ -55,6 +55,8 @@ def template_helpers():
             items.append({"url": _url("lists.credit_check_page"), "label": _l("Credit check")})
         if gate.can("stats.read"):
             items.append({"url": _url("stats.figures"), "label": _l("Statistics")})
+        if gate.can("archive.write"):  # caseworkers (their region) and supervisors: report batches
+            items.append({"url": _url("reports.batches"), "label": _l("Report batches")})
         if gate.can("audit.read"):
             items.append({"url": _url("audit.trail"), "label": _l("Audit trail")})
         if gate.can("platform.read"):

@@ -374,7 +374,17 @@ def accept(application_id: int, who: User) -> RepairApplication:
         raise Conflict(_l("This application has already been accepted."))
     if view_of(a).status == INCOMPLETE:
         raise Conflict(_l("The materials listed in the notice are still missing."))
-    _add_step(a, h, "accepted", "", who)
+    s = _add_step(a, h, "accepted", "", who)
+    db.session.flush()
+    db.session.refresh(a, ["steps"])
+    due = view_of(a).decision_due
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the written acceptance (SPEC §12)
+        title = _("Notice of acceptance of your credit repair application")
+        body = _("Your credit repair application filed on %(filed)s was accepted on %(date)s. The decision on "
+                 "whether your credit is repaired is made by %(due)s (LN 第十三条; extendable once by 10 working "
+                 "days, with notice).", filed=a.filed_date.isoformat(), date=s.on.isoformat(),
+                 due=due.isoformat() if due else "")
+    _notice(h, "repair_acceptance", a, title, body, s.on)
     return a
 
 

@@ -401,9 +401,9 @@ def _issue_notice(r: Record, h: Household, b: Behaviour, det: Determination, iss
     from ..notices import service as notices
     title = official(lambda: _("Notice of determination of dishonest behaviour"))
     body = official(lambda: _(
-        "On %(date)s the review committee confirmed the following dishonest behaviour in your household credit "
-        "archive (%(archive)s): %(code)s %(title)s (%(clause)s). It deducts %(deduct)s points and counts through "
-        "%(through)s. Legal basis: %(basis)s. If you disagree, you may file an objection with your reasons and "
+        "On %(date)s, after review by a reviewer other than the recorder, it was confirmed that your household "
+        "credit archive (%(archive)s) holds the following dishonest behaviour: %(code)s %(title)s (%(clause)s). "
+        "It deducts %(deduct)s points and counts through %(through)s. Legal basis: %(basis)s. If you disagree, you may file an objection with your reasons and "
         "materials (HB 七).",
         date=det.determination_date.isoformat(), archive=h.archive_no, code=b.code, title=b.title_zh,
         clause=b.clause, deduct=b.deduct, through=b.counts_through(det.determination_date).isoformat(),

@@ -29,7 +29,7 @@ class Document(IdMixin, Base):
     kind: Mapped[str] = mapped_column(sa.String(32))  # credit_report | notice
     series: Mapped[str] = mapped_column(sa.String(4))
     office_code: Mapped[str] = mapped_column(sa.String(6))
-    household_id: Mapped[int] = big_fk("households.id", index=True)
+    household_id: Mapped[int | None] = big_fk("households.id", index=True, nullable=True)  # None: a check slip
     notice_id: Mapped[int | None] = big_fk("notices.id", nullable=True, unique=True)
     verify_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     masked_name: Mapped[str] = mapped_column(sa.String(64))
@@ -42,3 +42,33 @@ class Document(IdMixin, Base):
     pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     superseded_by_id: Mapped[int | None] = big_fk("documents.id", nullable=True)
     issued_by_id: Mapped[int | None] = big_fk("users.id", nullable=True)
+    credit_check_id: Mapped[int | None] = big_fk("credit_checks.id", nullable=True, unique=True)  # a check slip
+
+
+class ReportBatch(IdMixin, Base):
+    """A batch of credit reports for an allocation round (`flask reports batch`, the supervisors' page): its items
+    remember which households are done, so a rerun continues where the last one stopped; one zip at the end."""
+    __tablename__ = "report_batches"
+
+    region_code: Mapped[str] = mapped_column(sa.String(6))
+    created_by_id: Mapped[int | None] = big_fk("users.id", nullable=True)  # None: the `flask` command (system)
+    created_dt: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(12))  # queued | running | done
+    total: Mapped[int]
+    heartbeat_dt: Mapped[datetime | None]  # the runner's last sign of life: a stale one may be taken over
+    finished_dt: Mapped[datetime | None]
+    zip_name: Mapped[str | None] = mapped_column(sa.String(80))
+
+
+class ReportBatchItem(IdMixin, Base):
+    """One line of the batch's CSV: the household it named (no raw ID number kept: a masked label), its state and
+    the report issued for it."""
+    __tablename__ = "report_batch_items"
+    __table_args__ = (sa.UniqueConstraint("batch_id", "position", name="uq_report_batch_items_line"),)
+
+    batch_id: Mapped[int] = big_fk("report_batches.id", index=True)
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(sa.String(40))
+    household_id: Mapped[int | None] = big_fk("households.id", nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # pending | done | failed | not_found | out_of_region
+    document_id: Mapped[int | None] = big_fk("documents.id", nullable=True)

@@ -17,11 +17,11 @@ from flask_babel import force_locale
 from ..accounts import gate, regions
 from ..accounts.models import Role
 from ..audit import service as audit
-from ..clock import add_working_days, get_clock
+from ..clock import get_clock
 from ..disclosure.masking import mask_id_number, mask_name
 from ..errors import NotFound
 from ..extensions import db
-from . import numbers
+from . import formal, numbers
 from .models import Document
 from .pdf import render_pdf
 
@@ -58,10 +58,12 @@ def _issuer_region(default_region: str | None) -> str | None:
     return default_region
 
 
-def _verify_url(code: str) -> str:
-    if has_request_context():
+def _verify_url(code: str, base: str | None = None) -> str:
+    """The public verification address printed and put in the QR code: the request's host, else `base` (a batch
+    started from a page passes its host), else PUBLIC_BASE_URL (the `flask` commands)."""
+    if has_request_context() and not base:
         return url_for("reports.verify", code=code, _external=True)
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    base = (base or current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     return f"{base}/verify/{code}"
 
 
@@ -72,19 +74,6 @@ def _qr_data_uri(url: str) -> str:
 
 # ---- notices --------------------------------------------------------------------------------------------------
 
-def _rights(kind: str, issued: date, office_name: str) -> list[dict]:
-    cfg = numbers.config()["rights"]
-    out = []
-    for name in cfg["kinds"].get(kind, ["objection"]):
-        right = cfg[name]
-        values = {"office": office_name}
-        if "working_days" in right:
-            values["days"] = right["working_days"]
-            values["deadline"] = numbers.chinese_date(add_working_days(issued, right["working_days"]))
-        out.append({"name": name, "clause": right["clause"], "text": right["text"].format(**values)})
-    return out
-
-
 def number_notice(notice, issuer_region: str | None = None) -> Document:
     """Give a just-issued notice its document number, content and content hash (the PDF follows on download)."""
     h = _household(notice.household_id)
@@ -94,11 +83,14 @@ def number_notice(notice, issuer_region: str | None = None) -> Document:
     head = h.head
     office = numbers.office(office_code)
     code = _verify_code()
+    earlier = formal.replaced(notice)
     content = {"kind": notice.kind, "number": number, "title": notice.title, "body": notice.body,
+               "facts": formal.chinese_dates(notice.body), **formal.parts(notice),
+               "cites": [d.number for d in earlier],
                "addressee": head.name if head else "", "archive_no": h.archive_no,
                "office": office["name"], "issued_date": notice.issued_date.isoformat(),
                "issued_date_zh": numbers.chinese_date(notice.issued_date),
-               "rights": _rights(notice.kind, notice.issued_date, office["name"]), "verify_code": code}
+               "rights": formal.rights(notice, office["name"]), "verify_code": code}
     doc = Document(number=number, kind="notice", series=series, office_code=office_code, household_id=h.id,
                    notice_id=notice.id, verify_code=code, masked_name=mask_name(head.name if head else ""),
                    issued_dt=get_clock().now_utc(), issued_date=notice.issued_date, valid_until=None,
@@ -108,7 +100,21 @@ def number_notice(notice, issuer_region: str | None = None) -> Document:
     audit.record("document.issue", "document", doc.id, household_id=h.id, region_code=h.region_code,
                  after={"number": number, "kind": notice.kind, "notice_id": notice.id,
                         "content_sha256": doc.content_sha256})
+    supersede(earlier, doc)
     return doc
+
+
+def supersede(earlier: list[Document], by: Document) -> None:
+    """Mark earlier documents superseded by `by` (a newer report of the household, a revocation or correction
+    notice): their verification then says so (SPEC §12); they stay genuine and unchanged otherwise."""
+    for old in earlier:
+        if old.id == by.id or old.superseded_by_id is not None:
+            continue
+        old.superseded_by_id = by.id
+        region = _household(old.household_id).region_code if old.household_id else None
+        audit.record("document.supersede", "document", old.id, household_id=old.household_id,
+                     region_code=region, after={"number": old.number, "superseded_by": by.number})
+    db.session.flush()
 
 
 def _render_notice(doc: Document) -> bytes:
@@ -184,13 +190,20 @@ def _report_content(h, number: str, code: str, today: date, valid_until: date, o
     }
 
 
-def issue_credit_report(household_id: int, who) -> Document:
-    """A caseworker (or the household itself) issues a credit report: numbered, rendered, stored, audited."""
+def issue_credit_report(household_id: int, who, office_region: str | None = None,
+                        verify_base: str | None = None) -> Document:
+    """A caseworker (or the household itself) issues a credit report: numbered, rendered, stored, audited; it
+    supersedes the household's earlier reports. The system actor issues only through a batch (`office_region`:
+    the batch's region, whose office issues)."""
     h = _household(household_id)
-    gate.check_household(h, "credit.read" if who.role == Role.household else "credit.check", who)
+    gate.check_household(h, "credit.check" if gate.is_staff(who) else "credit.read", who)
     clock = get_clock()
     today = clock.today()
-    office_code = numbers.office_for(h.region_code if who.role == Role.household else who.region_code)
+    if who.role == Role.household:
+        office_code = numbers.office_for(h.region_code)
+    else:
+        office_code = numbers.office_for(office_region if who.role == Role.system and office_region
+                                         else who.region_code)
     office_name = numbers.office(office_code)["name"]
     series = numbers.series_for("credit_report")
     number = numbers.next_number(office_code, series, today)
@@ -198,7 +211,7 @@ def issue_credit_report(household_id: int, who) -> Document:
     valid_until = today + timedelta(days=int(numbers.config()["credit_report_valid_days"]))
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         content = _report_content(h, number, code, today, valid_until, office_name)
-        url = _verify_url(code)
+        url = _verify_url(code, verify_base)
         data = render_pdf("reports/credit_report.html", c=content, qr=_qr_data_uri(url), verify_url=url)
     doc = Document(number=number, kind="credit_report", series=series, office_code=office_code,
                    household_id=h.id, notice_id=None, verify_code=code, masked_name=content["name"],
@@ -208,6 +221,9 @@ def issue_credit_report(household_id: int, who) -> Document:
     db.session.flush()
     audit.record("report.issue", "document", doc.id, household_id=h.id, region_code=h.region_code,
                  after={"number": number, "pdf_sha256": doc.pdf_sha256}, actor=who)
+    supersede(db.session.scalars(sa.select(Document).where(
+        Document.household_id == h.id, Document.kind == "credit_report", Document.id != doc.id,
+        Document.superseded_by_id.is_(None))).all(), doc)
     return doc
 
 
@@ -248,8 +264,14 @@ def verify(code: str) -> dict | None:
     superseded = db.session.get(Document, doc.superseded_by_id) if doc.superseded_by_id else None
     today = get_clock().today()
     expired = doc.valid_until is not None and doc.valid_until < today
+    slip = doc.content if doc.kind == "check_slip" else {}
     return {"genuine": genuine, "number": doc.number, "kind": doc.kind,
             "notice_kind": doc.content.get("kind") if doc.kind == "notice" else None,
+            "title": doc.content.get("title") if doc.kind == "notice" else None,
             "issued": numbers.chinese_date(doc.issued_date), "masked_name": doc.masked_name,
+            # a check slip names no person: the masked ID number, the business and the conclusion it printed
+            "id_number": slip.get("id_number"), "business": slip.get("business_label"),
+            "conclusion": slip.get("conclusion_label"),
             "stands": genuine and superseded is None and not expired, "expired": expired,
-            "superseded_by": superseded.number if superseded else None}
+            "superseded_by": superseded.number if superseded else None,
+            "superseded_on": numbers.chinese_date(superseded.issued_date) if superseded else None}

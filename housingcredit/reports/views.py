@@ -1,16 +1,22 @@
 """Documents on the web: issue and download credit reports, and the public verification page (SPEC §12)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, url_for
+import logging
+import threading
+
+from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
+                   send_file, url_for)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts import gate
 from ..accounts.models import Role
-from ..errors import NotFound
+from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from . import service
 
 bp = Blueprint("reports", __name__)
+log = logging.getLogger(__name__)
 
 
 def pdf_response(data: bytes, filename: str) -> Response:
@@ -44,6 +50,109 @@ def download(document_id: int):
     doc, data = service.report_pdf(document_id, gate.user())
     db.session.commit()
     return pdf_response(data, f"credit-report-{doc.id}.pdf")
+
+
+@bp.route("/credit-checks/<int:check_id>/slip.pdf")
+@login_required
+def check_slip(check_id: int):
+    """The slip of a logged credit check (one page): for the staff member who made it, or their office."""
+    from . import slips
+    doc, data = slips.slip_pdf(check_id, gate.user())
+    db.session.commit()  # the first download issues it (number, stored bytes and hash)
+    return pdf_response(data, f"credit-check-{check_id}.pdf")
+
+
+# ---- batches for an allocation round (supervisors anywhere, a caseworker in their region) ----------------------
+
+def _start(batch_id: int, user_id: int) -> None:
+    """Run the batch outside the request: a thread of this process (the rows make it resumable — after a restart
+    the page offers "continue", or `flask reports batch --resume ID`). REPORT_BATCH_INLINE runs it in the request
+    (tests)."""
+    from . import batch
+    if current_app.config.get("REPORT_BATCH_INLINE"):
+        batch.run(batch_id, gate.user())
+        return
+    app = current_app._get_current_object()
+    base = request.host_url  # the verification address printed in each report: this site's
+
+    def work():
+        with app.app_context():
+            from ..accounts.models import User
+            try:
+                batch.run(batch_id, db.session.get(User, user_id), verify_base=base)
+            except Exception:  # logged; the batch stays resumable
+                db.session.rollback()
+                log.exception("report batch %s stopped", batch_id)
+            finally:
+                db.session.remove()
+    threading.Thread(target=work, name=f"report-batch-{batch_id}", daemon=True).start()
+
+
+def _batch_page(batch_id: int):
+    from . import batch
+    b = batch.get_batch(batch_id, gate.user())
+    return {"batch": b, "progress": batch.progress(b)}
+
+
+@bp.route("/report-batches", methods=["GET", "POST"])
+@login_required
+def batches():
+    from ..accounts import regions
+    from . import batch
+    who = gate.user()
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            tokens = batch.parse_csv(upload.read() if upload else b"")
+            b = batch.create_batch(request.form.get("region_code", ""), tokens, who)
+            db.session.commit()
+        except DomainError as err:
+            db.session.rollback()
+            error = err
+        else:
+            _start(b.id, who.id)
+            flash(_("The batch was started."), "success")
+            return redirect(url_for("reports.batch_page", batch_id=b.id), 303)
+    rows = [{"batch": b, "progress": batch.progress(b)} for b in batch.batches_for(who)]
+    return render_template("reports/batches.html", rows=rows, regions=regions.choices(who.region_code),
+                           error=error), (error.status if error else 200)
+
+
+@bp.route("/report-batches/<int:batch_id>")
+@login_required
+def batch_page(batch_id: int):
+    return render_template("reports/batch.html", **_batch_page(batch_id))
+
+
+@bp.route("/report-batches/<int:batch_id>/progress")
+@login_required
+def batch_progress(batch_id: int):
+    resp = jsonify(_batch_page(batch_id)["progress"])
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/report-batches/<int:batch_id>/continue", methods=["POST"])
+@login_required
+def batch_continue(batch_id: int):
+    from ..errors import Conflict
+    from . import batch
+    data = _batch_page(batch_id)
+    if data["progress"]["running"]:
+        raise Conflict(_("This batch is being run already."))
+    if data["batch"].status != batch.DONE:
+        _start(batch_id, gate.user().id)
+    return redirect(url_for("reports.batch_page", batch_id=batch_id), 303)
+
+
+@bp.route("/report-batches/<int:batch_id>.zip")
+@login_required
+def batch_zip(batch_id: int):
+    from . import batch
+    path = batch.zip_for(batch_id, gate.user())
+    db.session.commit()  # the download is audited
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
 
 
 def _verify_limit() -> str:
