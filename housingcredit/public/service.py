@@ -275,7 +275,7 @@ def _punishment(scope, rules, version, today, patterns, codes, after, size):
             out.append((key, _row(name, number, r.region_code, stage, parts, effective, end)))
         return out
 
-    return _walk(fetch, build, after, size, max(size * 2, 20))
+    return _walk(fetch, build, after, size, size + 1)
 
 
 def _ground_parts(route, record_id, order_id, known, orders, rules, version, today) -> list[dict]:
@@ -352,4 +352,4 @@ def _watch(scope, rules, version, today, patterns, codes, after, size):
             out.append((key, _row(name, number, r.region_code, WATCHED, parts, r.start_date, r.until_date)))
         return out
 
-    return _walk(fetch, build, after, size, max(size * 2, 20))
+    return _walk(fetch, build, after, size, size + 1)
