@@ -286,3 +286,22 @@ def test_spec11_one_mask_for_the_public_pages():
     with pytest.raises(KeyError):
         mask("nothing", "x")
     assert DomainError  # the service's refusals are DomainErrors (422) — see the search test
+
+
+def test_spec8_only_what_the_rules_data_discloses_is_public(app, seeded):
+    """The rules data decides: a listing is public only while its measures include public_disclosure; a record only
+    when its tier is in `disclosure.tiers`."""
+    from dataclasses import replace
+
+    from housingcredit.rules.loader import DisclosureRules, RuleBook
+    rules = app.extensions["rules"]
+    public = app.test_client()
+    app.extensions["rules"] = RuleBook(versions=tuple(replace(v, measures_by_list={
+        **v.measures_by_list, "punishment": tuple(c for c in v.measures_by_list["punishment"]
+                                                  if c != "public_disclosure")}) for v in rules.versions))
+    assert [r["name"] for r in _walk_json(public, "punishment")] == ["王*明"]  # publicity only
+    app.extensions["rules"] = RuleBook(versions=tuple(replace(v, disclosure=DisclosureRules(
+        tiers=("severe",), clause="test")) for v in rules.versions))
+    assert _walk_json(public, "watch") == []  # E's ground is moderate
+    app.extensions["rules"] = rules
+    assert [r["name"] for r in _walk_json(public, "watch")] == ["欧**娜"]
