@@ -47,7 +47,7 @@ LISTED, PUBLICITY, WATCHED = "listed", "publicity", "watch"
 STAGE_LABELS = {PUBLICITY: _l("In publicity (公示)"), LISTED: _l("Listed"), WATCHED: _l("On the watch list")}
 LIST_TITLES = {PUNISHMENT: _l("Joint-punishment list"), WATCH: _l("Watch list")}
 PUBLIC_DISCLOSURE = "public_disclosure"  # the listing's measure that makes it public (HB 六; rules data)
-_MASKED_NAME = re.compile(r"^(\S)([*＊]+)(\S?)$")
+_MASKED_NAME = re.compile(r"^([^*＊\s])([*＊]+)([^*＊\s]?)$")  # 张*三, 李*, 欧**娜
 
 
 # ---- input ---------------------------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def name_pattern(q: str) -> list[str] | None:
     def lit(ch: str) -> str:
         return "\\" + ch if ch in "%_\\" else ch
 
-    if len(q) == 1 and q not in "*＊":
+    if len(q) == 1 and q not in "*＊%_":
         return [lit(q) + "%"]
     m = _MASKED_NAME.match(q)
     if not m:
