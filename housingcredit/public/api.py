@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from . import service
-from .http import cache_headers, rate_limited
+from .caching import cache_headers, rate_limited
 from .schemas import PublicListPage, PublicListQuery
 from .scopes import PUNISHMENT, WATCH
 

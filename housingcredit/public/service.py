@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from ..accounts import regions
+from ..accounts import gate, regions
 from ..appeals.models import Objection, ObjectionProposal, ObjectionReview
 from ..archives.models import Member, Relation
 from ..clock import add_months, get_clock
@@ -75,8 +75,9 @@ def name_pattern(q: str) -> list[str] | None:
     return [lit(first) + "_" * stars + lit(last)]
 
 
-def district_range(text: str) -> tuple[str, str] | None:
-    """The region codes a district filter covers: a 6-digit code, or the name of a region (江岸区, 武汉市)."""
+def district_code(text: str) -> str | None:
+    """The region a district filter names: a 6-digit code, or a region's name (江岸区, 武汉市); it covers every
+    code under it (the gate's region clause)."""
     text = (text or "").strip()
     if not text:
         return None
@@ -86,7 +87,7 @@ def district_range(text: str) -> tuple[str, str] | None:
         region = named[0] if len(named) == 1 else None
     if region is None:
         raise InvalidInput(_l("Unknown district: give its name (江岸区) or its code (420102)."), field="district")
-    return regions.code_range(region.code)
+    return region.code
 
 
 @dataclass(frozen=True)
@@ -189,14 +190,14 @@ def public_list(list_name: str, args: dict | None = None) -> dict:
         raise NotFound()
     q = load(PublicListQuery(), args or {})
     patterns = name_pattern(q["q"])
-    codes = district_range(q["district"])
+    district = district_code(q["district"])
     today = get_clock().today()
     rules = scoring.rules_book()
     version = rules.version_at(today)
     after = parse_cursor(q["after"], with_day=list_name == WATCH)
     size = _page_size()
     walker = _punishment if list_name == PUNISHMENT else _watch
-    raw, following = walker(scope, rules, version, today, patterns, codes, after, size)
+    raw, following = walker(scope, rules, version, today, patterns, district, after, size)
     return {"list": list_name, "title": str(LIST_TITLES[list_name]), "as_of": today,
             "fields": [{"name": f.name, "label": f.label} for f in scope.fields],
             "items": [_shown(scope, r) for r in raw], "next": following.text() if following else None,
@@ -205,7 +206,7 @@ def public_list(list_name: str, args: dict | None = None) -> dict:
 
 # ---- the joint-punishment list -------------------------------------------------------------------------------
 
-def punishment_candidates(today: date, stages, patterns, codes):
+def punishment_candidates(today: date, stages, patterns, district):
     """SQL: procedures in publicity (through its last day) or listed (L through its term) today, newest first."""
     shown = []
     if PUBLICITY in stages:
@@ -217,18 +218,18 @@ def punishment_candidates(today: date, stages, patterns, codes):
                       Procedure.record_id, Procedure.order_id, Procedure.state, Procedure.window_end,
                       Procedure.listed_date, Procedure.listed_through)
             .where(Procedure.state.in_((PUBLICITY, LISTED)), sa.or_(*shown) if shown else sa.false()))
-    if codes:
-        stmt = stmt.where(Procedure.region_code.between(*codes))
+    if district:
+        stmt = stmt.where(gate.region_clause(Procedure.region_code, gate.SYSTEM, district))
     if patterns:
         stmt = stmt.where(_head_matches(Procedure.household_id, patterns))
     return stmt.order_by(Procedure.id.desc())
 
 
-def _punishment(scope, rules, version, today, patterns, codes, after, size):
+def _punishment(scope, rules, version, today, patterns, district, after, size):
     stages = set(scope.stages)
     if PUBLIC_DISCLOSURE not in {m.code for m in version.measures_for_list(PUNISHMENT)}:
         stages.discard(LISTED)  # the rules data no longer makes a listing public
-    base = punishment_candidates(today, stages, patterns, codes)
+    base = punishment_candidates(today, stages, patterns, district)
 
     def fetch(cursor, n):
         stmt = base if cursor is None else base.where(Procedure.id < cursor.id)
@@ -307,22 +308,22 @@ def _row(name, number, region_code, stage, parts, effective, end) -> dict:
 
 # ---- the watch list ------------------------------------------------------------------------------------------
 
-def watch_candidates(today: date, rules, patterns, codes):
+def watch_candidates(today: date, rules, patterns, district):
     """SQL: watch entries in force today (the engine's definition, `lists.queries.in_force_sql`), newest first,
     bounded below by the longest watch period any rules version sets (an older start cannot be in force)."""
     longest = max(v.watch.period_months for v in rules.versions)
     stmt = (sa.select(WatchEntry.id, WatchEntry.household_id, WatchEntry.region_code, WatchEntry.start_date,
                       WatchEntry.until_date, WatchEntry.end_date, WatchEntry.grounds)
             .where(in_force_sql(today), WatchEntry.start_date >= add_months(today, -longest)))
-    if codes:
-        stmt = stmt.where(WatchEntry.region_code.between(*codes))
+    if district:
+        stmt = stmt.where(gate.region_clause(WatchEntry.region_code, gate.SYSTEM, district))
     if patterns:
         stmt = stmt.where(_head_matches(WatchEntry.household_id, patterns))
     return stmt.order_by(WatchEntry.start_date.desc(), WatchEntry.id.desc())
 
 
-def _watch(scope, rules, version, today, patterns, codes, after, size):
-    base = watch_candidates(today, rules, patterns, codes)
+def _watch(scope, rules, version, today, patterns, district, after, size):
+    base = watch_candidates(today, rules, patterns, district)
 
     def fetch(cursor, n):
         stmt = base if cursor is None else base.where(

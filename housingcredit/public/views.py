@@ -5,7 +5,7 @@ from flask import Blueprint, render_template
 from flask_babel import get_locale
 
 from . import service
-from .http import cache_headers, rate_limited
+from .caching import cache_headers, rate_limited
 from .scopes import LISTS
 
 bp = Blueprint("public", __name__, url_prefix="/public")
