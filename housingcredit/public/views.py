@@ -1,9 +1,10 @@
 """The public lists as HTML pages, without login (SPEC §6, §7, §11): the view asks the service, renders."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 
+from ..errors import NotFound
 from . import service
 from .caching import cache_headers, rate_limited
 from .scopes import LISTS
@@ -15,8 +16,6 @@ bp.after_request(cache_headers)
 @bp.route("/lists/<list_name>")
 @rate_limited
 def list_page(list_name: str):
-    from flask import request
-    from ..errors import NotFound
     if list_name not in LISTS:
         raise NotFound()
     page = service.public_list(list_name, request.args.to_dict())
@@ -24,5 +23,5 @@ def list_page(list_name: str):
     english = get_locale().language == "en"
     return render_template("public/list.html", page=page, rows=rows, lists=list(LISTS),
                            titles={k: str(v) for k, v in service.LIST_TITLES.items()},
-                           other_lang="zh_Hans_CN" if english else "en", other_lang_label="中文" if english
-                           else "English")
+                           other_lang="zh_Hans_CN" if english else "en",
+                           other_lang_label="中文" if english else "English")
