@@ -65,6 +65,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(platform_views.bp)
     platform_schemas.register(extensions.api.spec)  # the platform message, published in the OpenAPI document
     extensions.api.register_blueprint(appeal_api.blp)
+    from .public import api as public_api, scopes as public_scopes, views as public_views
+    public_scopes.init_app(app)  # the disclosure data (SPEC §11): a mistake refuses to start
+    app.register_blueprint(public_views.bp)
+    extensions.api.register_blueprint(public_api.blp)
     cli.init_app(app)
     return app
 

@@ -81,6 +81,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HSTS = "max-age=31536000; includeSubDomains"
 # Cacheable: our static files and Swagger UI's own assets. Every other answer may carry personal data.
 CACHEABLE_ENDPOINTS = frozenset({"static", "apidocs.asset", "reports.verify"})  # verify: public, no personal data
+# The public lists set their own Cache-Control (public.caching.cache_headers): masked, public data only.
+CACHEABLE_ENDPOINTS |= {"public.list_page", "public_api.punishment_list", "public_api.watch_list"}
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 

@@ -18,3 +18,23 @@ def mask_name(name: str | None) -> str:
     if len(name) <= 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_district(region_code: str | None) -> str:
+    """An address shown to the public goes no further than the district (SPEC §11): the household's county-level
+    division by name (湖北省 武汉市 江岸区), never the street address."""
+    if not region_code:
+        return ""
+    from ..accounts import regions
+    return regions.district_name(region_code)
+
+
+# The masking rules a disclosure scope may name for a field (config/disclosure.yaml, SPEC §11).
+MASKS = {"name": mask_name, "id_number": mask_id_number, "district": mask_district}
+
+
+def mask(rule: str | None, value):
+    """The one masking function of the public pages and exports: `rule` from the scope's data (None: shown as is)."""
+    if rule is None:
+        return value
+    return MASKS[rule](value)

@@ -66,6 +66,9 @@ class OrderCompliance(IdMixin, Base):
     dt: Mapped[datetime]
 
 
+PUBLIC_STATES = "state IN ('publicity', 'listed')"
+
+
 class Procedure(IdMixin, Base):
     """A joint-punishment procedure (失信联合惩戒程序): opened (with the risk notice 催告) → publicity (公示) →
     listed (列入名单) → ended.
@@ -77,6 +80,9 @@ class Procedure(IdMixin, Base):
     __tablename__ = "procedures"
     __table_args__ = (sa.Index("ix_procedures_state_next", "state", "next_date"),
                       sa.Index("ix_procedures_window_end", "window_end"),
+                      # the public list's order: only the procedures in publicity or listed (public/service.py)
+                      sa.Index("ix_procedures_public", "id", postgresql_where=sa.text(PUBLIC_STATES),
+                               sqlite_where=sa.text(PUBLIC_STATES)),
                       one_of("state", STEPS), one_of("route", ROUTES))
 
     household_id: Mapped[int] = big_fk("households.id", index=True)
