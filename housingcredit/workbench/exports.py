@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 
-from ..accounts import gate, regions
+from ..accounts import gate
 from ..accounts.models import Role, User
 from ..audit import service as audit
 from ..audit.labels import ACTION_LABELS
@@ -131,9 +131,10 @@ def decide(request_id: int, decision: str, note: str, who: User) -> ExportReques
     for EXPORT_DOWNLOAD_HOURS."""
     if not may_decide(who):
         raise Forbidden()
-    req = db.session.execute(sa.select(ExportRequest).where(ExportRequest.id == request_id)
+    req = db.session.execute(sa.select(ExportRequest).where(ExportRequest.id == request_id,
+                                                            gate.region_clause(ExportRequest.region_code, who))
                              .with_for_update()).scalar_one_or_none()
-    if req is None or not regions.covers(who.region_code, req.region_code):
+    if req is None:
         raise NotFound()
     if decision not in ("approved", "rejected"):
         raise InvalidInput(_l("Not a valid choice."), field="decision")

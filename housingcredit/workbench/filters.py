@@ -94,9 +94,8 @@ def _day(raw: str, name: str) -> date:
 
 def operators(who: User) -> dict[str, str]:
     """The staff of the user's region (the operator filter's choices): id → display name."""
-    lo, hi = regions.code_range(who.region_code)
     rows = db.session.execute(sa.select(User.id, User.display_name, User.username)
-                              .where(User.role.in_(list(gate.STAFF)), User.region_code.between(lo, hi))
+                              .where(User.role.in_(list(gate.STAFF)), gate.region_clause(User.region_code, who))
                               .order_by(User.display_name, User.id)).all()
     return {str(i): f"{name} ({login})" for i, name, login in rows}
 
