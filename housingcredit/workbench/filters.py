@@ -266,9 +266,31 @@ def export_rows(spec: ListSpec, q: dict, who: User, masked: bool, batch: int = 2
     server-side cursor on PostgreSQL), never the whole result in memory."""
     gate.require(spec.permission, who)
     stmt, _sort = ordered(spec, filtered(spec, q, who), q)
+    # a label, a region's names, a day: the same few values on many rows, each translated or formatted once
+    plan = []
+    for c in spec.columns:
+        fn = c.mask if masked and c.mask is not None else None
+        plan.append((c.key, fn, None if fn else c.show, {}))
     result = db.session.execute(stmt.execution_options(yield_per=batch))
     for row in result:
-        yield [cell(c, row, masked) for c in spec.columns]
+        values = row._mapping
+        out = []
+        for key, mask, show, memo in plan:
+            value = values[key]
+            if mask is not None:
+                value = mask(value, row)
+            elif show is not None:
+                try:
+                    value = memo[value]
+                except KeyError:
+                    shown = memo[value] = show(value)
+                    if len(memo) > 10_000:
+                        memo.clear()
+                    value = shown
+                except TypeError:  # not hashable
+                    value = show(value)
+            out.append(value)
+        yield out
 
 
 def now_utc() -> datetime:
