@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 
@@ -23,7 +23,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..accounts import gate, regions
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..clock import get_clock
 from ..errors import InvalidInput
 from ..extensions import db
@@ -80,7 +80,6 @@ class ListSpec:
     filters: tuple[Filter, ...] = ()
     scope: Callable[[User, str | None], list] | None = None  # default: the gate's scope on region_column
     page_endpoint: str | None = None  # the list's own page, linked from the workbench list
-    extra: dict = field(default_factory=dict)
 
 
 # ---- parsing a request's filters -----------------------------------------------------------------------------
@@ -304,7 +303,3 @@ def region_tree(who: User) -> list[dict]:
     top = depth[regions.get(who.region_code).level]
     return [{"code": r.code, "name": r.name, "depth": depth[r.level] - top}
             for r in sorted(regions.choices(who.region_code), key=lambda r: r.code)]
-
-
-def is_staff(who) -> bool:
-    return who is not None and who.role in gate.STAFF and who.role != Role.household

@@ -237,3 +237,29 @@ def test_dates_filter_counts_beijing_calendar_days(app, client, clock, two_regio
     assert len(_sheet(client.get(f"/workbench/archives/export.xlsx?created_from={today}&created_to={today}"))) == 3
     tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     assert len(_sheet(client.get(f"/workbench/archives/export.xlsx?created_from={tomorrow}"))) == 1
+
+
+def test_spec1_audit_trail_export_keeps_a_regional_viewer_in_their_region(app, client, two_regions):
+    """The audit trail list follows the trail page's scope: a province-level viewer sees every entry, a regional
+    one only its region's; a caseworker has no audit trail at all."""
+    jiangan, _wuchang, yichang = two_regions
+    login(client, make_user("auditor", "420100"))
+    households = {r[6] for r in _sheet(client.get("/workbench/audit/export.xlsx?action=household.create"))[1:]}
+    assert households == {jiangan.id, _wuchang.id}
+    login(client, make_user("auditor", "420000"))
+    households = {r[6] for r in _sheet(client.get("/workbench/audit/export.xlsx?action=household.create"))[1:]}
+    assert households == {jiangan.id, _wuchang.id, yichang.id}
+    login(client, make_user("caseworker", "420000"))
+    assert client.get("/workbench/audit/export.xlsx").status_code == 403
+
+
+def test_spec1_records_and_review_lists_stay_in_the_region(app, client, two_regions):
+    jiangan, _wuchang, yichang = two_regions
+    make_record(jiangan, make_user("caseworker", "420100"))
+    make_record(yichang, make_user("caseworker", "420500"))
+    login(client, make_user("reviewer", "420100"))
+    for name in ("records", "review"):
+        assert [r[1] for r in _sheet(client.get(f"/workbench/{name}/export.xlsx"))[1:]] == [jiangan.archive_no]
+    login(client, make_user("supervisor", "420000"))
+    for name in ("records", "review"):
+        assert len(_sheet(client.get(f"/workbench/{name}/export.xlsx"))) == 3
