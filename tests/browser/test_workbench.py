@@ -56,7 +56,9 @@ def test_issue18_caseworker_filters_archives_and_exports_exactly_that_masked(app
         page.click("#export-xlsx")
     target = tmp_path / "export.xlsx"
     info.value.save_as(target)
-    rows = list(load_workbook(target, read_only=True).active.iter_rows(values_only=True))
+    book = load_workbook(target, read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
     assert len(rows) == 2
     assert rows[1][:3] == (jiangan.archive_no, "张*丰", mask_id_number(jiangan.head.id_number))
     assert "幸福路" not in rows[1][4]

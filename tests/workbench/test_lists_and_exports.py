@@ -25,8 +25,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _sheet(resp) -> list[list]:
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     assert resp.mimetype == XLSX
-    ws = load_workbook(io.BytesIO(resp.get_data()), read_only=True).active
-    return [list(r) for r in ws.iter_rows(values_only=True)]
+    book = load_workbook(io.BytesIO(resp.get_data()), read_only=True)
+    rows = [list(r) for r in book.active.iter_rows(values_only=True)]
+    book.close()
+    return rows
 
 
 def _actions(prefix: str = "export.") -> list[str]:
