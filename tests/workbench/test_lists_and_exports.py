@@ -265,3 +265,18 @@ def test_spec1_records_and_review_lists_stay_in_the_region(app, client, two_regi
     login(client, make_user("supervisor", "420000"))
     for name in ("records", "review"):
         assert len(_sheet(client.get(f"/workbench/{name}/export.xlsx"))) == 3
+
+
+def test_issue18_every_sort_is_served_by_an_index_of_its_table():
+    """Sorting only on indexed orders: each sort's keys are the leading columns of an index (or the primary key,
+    or a unique column) of their table, so a page never sorts the whole filtered set."""
+    for spec in SPECS.values():
+        for sort in spec.sorts:
+            table = sort.keys[0].table
+            names = [k.name for k in sort.keys]
+            assert all(k.table is table for k in sort.keys), (spec.name, sort.name)
+            orders = [[c.name for c in ix.columns] for ix in table.indexes]
+            orders += [[c.name for c in table.primary_key.columns]]
+            orders += [[c.name] for c in table.columns if c.unique]
+            assert any(o[:len(names)] == names or (o == names[:-1] and names[-1] == "id") for o in orders), \
+                (spec.name, sort.name, names)
