@@ -14,3 +14,4 @@ from .appeals.models import (Objection, ObjectionMaterial, ObjectionProposal, Ob
                              RepairMaterial, RepairStep, RepairProposal, RepairReview, CorrectionProposal,
                              CorrectionDecision)
 from .reports.models import Document, DocumentCounter, ReportBatch, ReportBatchItem  # noqa: F401
+from .workbench.models import ExportRequest  # noqa: F401

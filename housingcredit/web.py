@@ -18,7 +18,7 @@ bp = Blueprint("web", __name__)
 def index():
     if current_user.role == Role.household:
         return redirect(url_for("archives.own"))
-    return redirect(url_for("archives.search"))
+    return redirect(url_for("workbench.home"))  # staff land on their to-dos
 
 
 @bp.route("/lang/<code>", methods=["POST"])
@@ -43,7 +43,7 @@ def template_helpers():
               Role.supervisor: _l("Supervisor"), Role.auditor: _l("Auditor")}
 
     def nav_items():
-        items = []
+        items = [{"url": _url("workbench.home"), "label": _l("To-do")}] if gate.is_staff(current_user) else []
         if gate.can("record.determine"):
             items.append({"url": _url("records.review_queue"), "label": _l("Review queue")})
         if gate.can("lists.read"):
@@ -61,6 +61,8 @@ def template_helpers():
             items.append({"url": _url("audit.trail"), "label": _l("Audit trail")})
         if gate.can("platform.read"):
             items.append({"url": _url("platform.console"), "label": _l("Platform push")})
+        if gate.is_staff(current_user):
+            items.append({"url": _url("workbench.list_page", name="records"), "label": _l("Lists and export")})
         return items
 
     def region_name(code):

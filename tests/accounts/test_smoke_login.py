@@ -12,7 +12,7 @@ def test_spec_1_staff_login_and_me(app, client, api_client):
     user = make_user("caseworker", "420100", username="cw_wuhan")
     login(client, user)
     resp = client.get("/", follow_redirects=True)
-    assert resp.request.path == "/households"  # staff land on the archives
+    assert resp.request.path == "/home"  # staff land on their to-dos (issue #18)
     assert "cw_wuhan · 经办人 · 武汉市" in _text(resp)
     me = api_client(user).get("/api/v1/me")
     assert me.status_code == 200
