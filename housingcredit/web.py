@@ -57,6 +57,8 @@ def template_helpers():
             items.append({"url": _url("audit.trail"), "label": _l("Audit trail")})
         if gate.can("platform.read"):
             items.append({"url": _url("platform.console"), "label": _l("Platform push")})
+        if gate.can("account.manage"):
+            items.append({"url": _url("staff.index"), "label": _l("Staff accounts")})
         return items
 
     def region_name(code):
