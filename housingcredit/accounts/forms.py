@@ -35,7 +35,7 @@ class StaffEditForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[Length(max=64)])
     role = SelectField(_l("Role"), validate_choice=False)
     region_code = SelectField(_l("Region"), validate_choice=False)
-    office = StringField(_l("Office"), validators=[Length(max=80)],
+    office = StringField(_l("Unit"), validators=[Length(max=80)],
                          description=_l("The unit or section, e.g. 江岸区住房保障中心."))
 
 

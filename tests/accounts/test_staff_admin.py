@@ -255,7 +255,7 @@ def test_issue18_each_user_creates_lists_and_revokes_their_own_tokens(app, clien
     assert client.post(f"/account/tokens/{token.id}/revoke",
                        data={"csrf_token": _csrf(client, "/account/tokens")}).status_code == 303
     refused = api.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
-    assert refused.status_code == 401 and refused.get_json()["message"] == "API 令牌已被撤销。"
+    assert refused.status_code == 401 and refused.get_json()["message"] == "接口令牌已被撤销。"
     assert [e.action for e in _entries("api_token", token.id)] == ["token.create", "token.revoke"]
     assert _new_token(client, name="")[0].status_code == 422  # a name is needed
 
@@ -284,7 +284,7 @@ def test_issue18_tokens_expire_after_the_configured_days_with_a_clear_401(app, c
     clock.advance(1)
     refused = api.get("/api/v1/me", headers=headers)
     assert refused.status_code == 401
-    assert refused.get_json()["message"] == "API 令牌已过期，请在“API 令牌”页面创建新的令牌。"
+    assert refused.get_json()["message"] == "接口令牌已过期，请在“接口令牌”页面创建新的令牌。"
     assert "invalid_token" in refused.headers["WWW-Authenticate"]
     english = api.get("/api/v1/me", headers={**headers, "Accept-Language": "en"})
     assert "expired" in english.get_json()["message"]
