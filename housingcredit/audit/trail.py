@@ -2,7 +2,8 @@
 newest first, paged by entry id (keyset: every page costs the same however deep), each entry with a readable
 action and object ("户 #123 张*三", "记录 #45") and a link to it; and the chain's verifier, run on request.
 
-Reads only: the trail itself is written by audit/service.py. A regional viewer sees the entries of its region;
+The trail itself is written by audit/service.py; here only `verify_chain` leaves an entry (who ran the verifier
+and its answer). A regional viewer sees the entries of its region;
 entries of no region (the system, logins, province accounts) are the province's (as before).
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..disclosure.masking import mask_name
 from ..errors import InvalidInput
 from ..extensions import db
 from ..validation import MAX_ID
-from . import service
+from . import service as audit
 from .labels import ACTION_LABELS, action_label, object_label
 from .models import AuditEntry
 
@@ -233,13 +234,13 @@ def verify_chain(who) -> Verification:
     who ran it and what it answered; the caller commits."""
     gate.require("audit.verify", who)
     actor = (who.id, who.username)
-    result = service.verify()
+    result = audit.verify()
     summary = None
     if not result.ok:
         summary = next((str(label) for prefix, label in PROBLEMS if (result.problem or "").startswith(prefix)),
                        result.problem)
     cp = result.checkpoint or {}
-    service.record("audit.verify", "audit", None, actor=actor,
+    audit.record("audit.verify", "audit", None, actor=actor,
                    after={"ok": result.ok, "checked": result.checked, "first_bad_id": result.first_bad_id,
                           "head_id": result.head_id})
     return Verification(result.ok, result.checked, result.head_id, result.head_hash, result.first_bad_id, summary,
