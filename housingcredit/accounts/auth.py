@@ -78,7 +78,6 @@ def init_app(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         from flask import redirect, url_for
-        from werkzeug.exceptions import Unauthorized
         if request.path.startswith("/api/"):
             from .api import refusal
             raise refusal()

@@ -9,7 +9,6 @@ action passed on in a variable somewhere new, fails the test until it is listed 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from housingcredit import ROOT
 
