@@ -58,6 +58,8 @@ def load(n: int, rng: random.Random, echo) -> dict:
     base = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM audit_entries"))
     prev = db.session.scalar(sa.text("SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1")) or audit.GENESIS
     key = audit._key()
+    # plain values: the session's connection is busy with the COPY, so nothing may lazy-load while it runs
+    staff = [(u.id, u.username) for u in staff]
     rare_actor = staff[-1]
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
     step = timedelta(days=400) / n
@@ -74,12 +76,12 @@ def load(n: int, rng: random.Random, echo) -> dict:
             hid = households[rng.randrange(len(households))] if k % 50 == 0 else None
             dt = start + step * k
             dt = dt.replace(microsecond=0)
-            fields = {"id": i, "dt": dt.isoformat(), "actor_id": who.id, "actor_label": who.username,
+            fields = {"id": i, "dt": dt.isoformat(), "actor_id": who[0], "actor_label": who[1],
                       "action": action, "object_type": "household" if hid else "credit_state",
                       "object_id": str(hid) if hid else None, "household_id": hid,
                       "region_code": "420102", "before": None, "after": {"k": k}}
             digest = audit._digest(prev, fields, key)
-            yield (i, dt, who.id, who.username, action, fields["object_type"], fields["object_id"], hid,
+            yield (i, dt, who[0], who[1], action, fields["object_type"], fields["object_id"], hid,
                    "420102", None, json.dumps(fields["after"]), prev, digest)
             prev = digest
 
@@ -91,7 +93,7 @@ def load(n: int, rng: random.Random, echo) -> dict:
     db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
     echo(f"  {n} audit entries (keyed chain) loaded in {time.perf_counter() - started:.1f} s")
-    return {"rare_actor": rare_actor.username, "household": households[3], "first": base + 1, "last": base + n,
+    return {"rare_actor": rare_actor[1], "household": households[3], "first": base + 1, "last": base + n,
             "start": start}
 
 
