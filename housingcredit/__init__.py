@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(web.bp)
     app.register_blueprint(apidocs.bp)
     app.register_blueprint(account_views.bp)
+    from .accounts import admin as account_admin; app.register_blueprint(account_admin.bp)  # noqa: E702
     app.register_blueprint(archive_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(notice_views.bp)

@@ -145,7 +145,8 @@ def init_app(app: Flask) -> None:
             413: _l("The upload is too large."),
             429: _l("Too many attempts; please wait a minute and try again."),
         }
-        message = str(messages.get(err.code, err.description or err.name))
+        # an exception may carry its own translated message (accounts/api.py TokenRefused: why a token failed)
+        message = str(getattr(err, "message", None) or messages.get(err.code, err.description or err.name))
         # Keep the exception's own headers (WWW-Authenticate, Allow, Retry-After), not its content type.
         headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
         if wants_json():

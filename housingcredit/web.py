@@ -63,6 +63,8 @@ def template_helpers():
             items.append({"url": _url("platform.console"), "label": _l("Platform push")})
         if gate.is_staff(current_user):
             items.append({"url": _url("workbench.list_page", name="records"), "label": _l("Lists and export")})
+        if gate.can("account.manage"):
+            items.append({"url": _url("staff.index"), "label": _l("Staff accounts")})
         return items
 
     def region_name(code):

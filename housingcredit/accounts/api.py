@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import g, request
+from flask_babel import lazy_gettext as _l
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -11,11 +12,36 @@ from marshmallow import Schema, fields
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from . import gate
+from . import gate, tokens
 
 # The OpenAPI security requirement of the whole API (the document's default, extensions.py): a staff bearer
 # token (`flask users token USERNAME`).
 BEARER = [{"bearer": []}]
+
+
+class TokenRefused(Unauthorized):
+    """A 401 for a bearer token that exists but no longer works: the answer says why (errors.py uses `message`),
+    and WWW-Authenticate carries RFC 6750's `invalid_token`."""
+
+    def __init__(self, reason: str):
+        self.message = REFUSALS[reason]
+        super().__init__(www_authenticate=WWWAuthenticate(
+            "bearer", {"error": "invalid_token", "error_description": f"token {reason}"}))
+
+
+REFUSALS = {
+    tokens.EXPIRED: _l("The API token has expired. Create a new one on the API tokens page."),
+    tokens.REVOKED: _l("The API token has been revoked."),
+    tokens.INACTIVE: _l("The account of this API token is deactivated."),
+}
+
+
+def refusal() -> Unauthorized:
+    """The 401 for this request: why its token was refused, when it named a known one."""
+    reason = g.get("token_refused")
+    if reason in REFUSALS:
+        return TokenRefused(reason)
+    return Unauthorized(www_authenticate=WWWAuthenticate("bearer"))
 
 
 def _require_bearer() -> None:
@@ -29,7 +55,7 @@ def _require_bearer() -> None:
     # Asking current_user loads the user, and marks a bearer request in g.via_token.
     authenticated = bool(current_user) and current_user.is_authenticated
     if not (authenticated and g.get("via_token")):
-        raise Unauthorized(www_authenticate=WWWAuthenticate("bearer"))
+        raise refusal()
 
 
 def bearer_only(blueprint: Blueprint) -> Blueprint:

@@ -41,8 +41,10 @@ PERMISSIONS: dict[str, dict[Role, str]] = {
     "credit.rebuild": {Role.system: ALL},  # the nightly refresh and `flask credit rebuild` of the caches
     "rules.manage": _grants({Role.supervisor}),
     "audit.read": _grants({Role.supervisor, Role.auditor}),
+    "audit.verify": _grants({Role.supervisor, Role.auditor}),  # run the chain's verifier from the trail page
     "own.read": {Role.household: OWN},
-    "account.manage": _grants({Role.supervisor}),
+    "account.manage": _grants({Role.supervisor}),  # staff accounts of the region (accounts/staff.py)
+    "token.own": _grants(STAFF),  # list, create and revoke one's own API tokens (accounts/tokens.py)
     "platform.read": _grants({Role.supervisor, Role.auditor}),
     "stats.read": _grants({Role.caseworker, Role.supervisor}),  # the statistics page and its export
     "platform.manage": _grants({Role.supervisor}),

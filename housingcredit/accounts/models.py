@@ -32,6 +32,7 @@ class User(IdMixin, UserMixin, Base):
     display_name: Mapped[str] = mapped_column(sa.String(64))
     role: Mapped[Role] = mapped_column(sa.Enum(Role, name="role", native_enum=False, length=16, create_constraint=True))
     region_code: Mapped[str] = mapped_column(sa.String(6))
+    office: Mapped[str] = mapped_column(sa.String(80), default="", server_default="")  # staff: 单位/科室
     household_id: Mapped[int | None] = big_fk("households.id", unique=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     activation_hash: Mapped[str | None] = mapped_column(sa.String(128))

@@ -17,13 +17,10 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from . import gate, idnumbers, regions
 from .models import ApiToken, Role, User
+from .tokens import create_token, user_for_token  # noqa: F401  (the token use cases live in tokens.py)
 
 ACTIVATION_DAYS = 14
 MIN_PASSWORD = 8
-
-
-def _sha(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _activation_digest(user_id: int, code: str) -> str:
@@ -53,23 +50,29 @@ def _check_password(password: str, field: str = "password") -> None:
         raise InvalidInput(_l("The password must have at least 8 characters."), field=field)
 
 
-def create_staff(username: str, display_name: str, role: Role, region_code: str, password: str,
-                 actor=None) -> User:
+def create_staff(username: str, display_name: str, role: Role, region_code: str, password: str | None,
+                 actor=None, office: str = "") -> User:
+    """A staff account. Without a password (the administration page) it cannot log in until its holder sets one
+    with the activation code a supervisor hands over (`accounts.staff`)."""
     if role == Role.household:
         raise InvalidInput(_l("Households get their account through activation."), field="role")
     if role == Role.system:  # the system actor is no login (accounts.gate.SYSTEM)
         raise InvalidInput(_l("Invalid value."), field="role")
     if regions.get(region_code) is None:
         raise InvalidInput(_l("Unknown region code."), field="region_code")
-    _check_password(password)
+    if password is not None:
+        _check_password(password)
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise InvalidInput(_l("This username is taken."), field="username")
     user = User(username=username, display_name=display_name, role=role, region_code=region_code,
-                password_hash=generate_password_hash(password), created_dt=get_clock().now_utc())
+                office=office or "", password_hash=generate_password_hash(password) if password is not None else None,
+                created_dt=get_clock().now_utc())
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", "user", user.id, region_code=region_code,
-                 after={"username": username, "role": role.value, "region_code": region_code}, actor=actor)
+    after = {"username": username, "role": role.value, "region_code": region_code}
+    if office:
+        after["office"] = office
+    audit.record("user.create", "user", user.id, region_code=region_code, after=after, actor=actor)
     return user
 
 
@@ -162,29 +165,6 @@ def activate_household(id_number: str, code: str, password: str) -> User:
     return user
 
 
-def create_token(user: User, name: str, days: int = 365) -> str:
-    """A bearer token for a staff client; returned once, stored as a hash."""
-    if user.role == Role.household:
-        raise InvalidInput(_l("API tokens are for staff clients."), field="user")
-    raw = secrets.token_urlsafe(32)
-    now = get_clock().now_utc()
-    token = ApiToken(user_id=user.id, name=name[:64], token_hash=_sha(raw), created_dt=now,
-                     expires_dt=now + timedelta(days=days))
-    db.session.add(token)
-    db.session.flush()
-    audit.record("token.create", "api_token", token.id, actor=(user.id, user.username), after={"name": token.name})
-    return raw
-
-
-def user_for_token(raw: str) -> User | None:
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _sha(raw)))
-    if token is None or token.revoked_dt is not None:
-        return None
-    if token.expires_dt is not None and token.expires_dt < get_clock().now_utc():
-        return None
-    return token.user if token.user.active else None
-
-
 def logout(user: User) -> None:
     """Logging out ends the session on the server: every session cookie issued to the user stops working."""
     user.session_epoch = (user.session_epoch or 0) + 1
@@ -226,12 +206,25 @@ def deactivate_user(username: str, actor: User | None = None) -> User:
             raise InvalidInput(_l("You cannot deactivate your own account."), field="username")
     if not user.active:
         raise Conflict(_l("This account is already deactivated."), field="username")
+    if user.role == Role.supervisor:
+        keep_a_supervisor(user)
     user.active = False
     _end_sessions(user)
     db.session.flush()
     audit.record("user.deactivate", "user", user.id, region_code=user.region_code, actor=actor,
                  after={"active": False})
     return user
+
+
+def keep_a_supervisor(leaving: User) -> None:
+    """Refuse (409) to deactivate or demote the last active supervisor: someone must be left to manage accounts.
+    The other active supervisors' rows are locked (PostgreSQL) so two supervisors removing each other at the same
+    moment cannot both succeed."""
+    others = db.session.scalars(sa.select(User.id).where(User.role == Role.supervisor, User.active.is_(True),
+                                                         User.id != leaving.id)
+                                .order_by(User.id).with_for_update()).all()
+    if not others:
+        raise Conflict(_l("This is the last active supervisor; appoint another supervisor first."), field="role")
 
 
 def get_user(user_id: int) -> User:

@@ -10,9 +10,10 @@ from flask_login import login_required, logout_user
 
 from ..errors import InvalidInput
 from ..extensions import db, limiter
-from . import gate, service
+from . import gate, service, staff, tokens
 from .auth import start_session
-from .forms import ActivationForm, HouseholdLoginForm, PasswordChangeForm, StaffLoginForm
+from .forms import (ActivationForm, HouseholdLoginForm, PasswordChangeForm, StaffActivationForm, StaffLoginForm,
+                    TokenForm)
 
 bp = Blueprint("accounts", __name__)
 
@@ -132,3 +133,66 @@ def activate():
         return redirect(url_for("web.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/activate.html", form=form), status
+
+
+@bp.route("/activate/staff", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed_activation)
+def activate_staff():
+    """A new staff member (or one whose password a supervisor reset) sets a password with the activation code."""
+    form = StaffActivationForm()
+    if form.validate_on_submit():
+        try:
+            user = staff.activate_staff(form.username.data, form.code.data, form.password.data,
+                                        form.password_repeat.data)
+        except InvalidInput as err:
+            if isinstance(err, service.ActivationRefused):
+                db.session.commit()  # the wrong try is counted against the account's code
+            else:
+                db.session.rollback()
+            getattr(form, err.field, form.code).errors.append(str(err.message))
+            return render_template("accounts/activate_staff.html", form=form), 422
+        db.session.commit()
+        start_session(user)
+        flash(_("Your account is active."), "success")
+        return redirect(url_for("web.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/activate_staff.html", form=form), status
+
+
+# ---- one's own API tokens ------------------------------------------------------------------------------------
+
+def _tokens_page(form, raw=None, status=200):
+    who = gate.user()
+    return render_template("accounts/tokens.html", form=form, tokens=tokens.own_tokens(who), raw=raw,
+                           days=tokens.lifetime_days()), status
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens():
+    """The user's API tokens: list, create (the token is shown once, in this answer only), revoke."""
+    who = gate.require("token.own")
+    form = TokenForm()
+    if request.method == "GET":
+        return _tokens_page(form)
+    if not form.validate_on_submit():
+        return _tokens_page(form, status=422)
+    try:
+        raw = tokens.create_own_token(who, form.name.data)
+    except InvalidInput as err:
+        db.session.rollback()
+        form.name.errors = [str(m) for m in err.errors.get("name", [err.message])]
+        return _tokens_page(form, status=422)
+    db.session.commit()
+    form.name.data = ""
+    return _tokens_page(form, raw=raw)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    token = tokens.revoke_own_token(token_id, gate.user())
+    db.session.commit()
+    flash(_("The token “%(name)s” is revoked; clients using it are refused from now on.", name=token.name),
+          "success")
+    return redirect(url_for("accounts.api_tokens"), 303)

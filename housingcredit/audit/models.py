@@ -11,7 +11,11 @@ from ..db import Base, IdMixin, big_fk
 
 class AuditEntry(IdMixin, Base):
     __tablename__ = "audit_entries"
-    __table_args__ = (sa.Index("ix_audit_entries_household", "household_id", "id"),)
+    __table_args__ = (sa.Index("ix_audit_entries_household", "household_id", "id"),
+                      # the trail page's filters (audit/trail.py), each paged by id
+                      sa.Index("ix_audit_entries_actor", "actor_id", "id"),
+                      sa.Index("ix_audit_entries_action", "action", "id"),
+                      sa.Index("ix_audit_entries_dt", "dt"))
 
     dt: Mapped[datetime]
     actor_id: Mapped[int | None] = big_fk("users.id")  # None: the system or the demo loader

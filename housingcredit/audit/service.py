@@ -237,6 +237,8 @@ class VerifyResult:
     first_bad_id: int | None = None
     problem: str | None = None
     checkpoint: dict | None = None  # the newest checkpoint the chain was held against, if any
+    head_id: int | None = None  # the last entry verified (an intact chain's head) and its hash
+    head_hash: str | None = None
 
 
 def verify(batch: int = 5000) -> VerifyResult:
@@ -278,7 +280,7 @@ def verify(batch: int = 5000) -> VerifyResult:
         return VerifyResult(False, checked, after_id + 1,
                             f"truncated: the checkpoint of {cp['at']} covers {cp['count']} entries up to entry "
                             f"{cp['last_id']}, the trail ends at entry {after_id}", cp)
-    return VerifyResult(True, checked, checkpoint=cp)
+    return VerifyResult(True, checked, checkpoint=cp, head_id=after_id or None, head_hash=prev)
 
 
 def history(household_id: int, *, reads: bool = False, limit: int = 200, before: int | None = None

@@ -1,15 +1,14 @@
-"""The audit trail page for supervisors and auditors."""
+"""The audit trail page for supervisors and auditors: search, readable entries, and the chain's verifier."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from ..accounts import gate, regions
+from ..accounts import gate
+from ..errors import InvalidInput
 from ..extensions import db
 from ..validation import MAX_ID
-from .labels import action_label
-from .models import AuditEntry
+from . import trail as queries
 
 bp = Blueprint("audit", __name__)
 
@@ -21,6 +20,14 @@ def _init_audit_key(state):
     keys.init_app(state.app)
 
 
+def _page(filters, before, verification=None, errors=None, status=200):
+    who = gate.user()
+    page = queries.search(filters, who, before) if errors is None else queries.Page()
+    return render_template("audit/trail.html", page=page, filters=filters, before=before,
+                           actions=queries.actions(), verification=verification, errors=errors or {},
+                           may_verify=gate.can("audit.verify", who)), status
+
+
 @bp.route("/audit")
 @login_required
 def trail():
@@ -28,12 +35,19 @@ def trail():
     before = request.args.get("before", type=int)
     if before is not None:
         before = min(before, MAX_ID)  # "before" a number no entry can reach: every entry (not a database error)
-    stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(100)
-    if before:
-        stmt = stmt.where(AuditEntry.id < before)
-    who = gate.user()
-    if regions.get(who.region_code).level != "province":
-        # A regional viewer sees its region's trail only; entries of no region (system, logins, accounts without
-        # one) are the province's.
-        stmt = stmt.where(gate.region_clause(AuditEntry.region_code, who))
-    return render_template("audit/trail.html", entries=db.session.scalars(stmt).all(), action_label=action_label)
+    try:
+        filters = queries.parse_filters(request.args)
+    except InvalidInput as err:
+        raw = queries.Filters(actor=(request.args.get("actor") or "")[:80],
+                              household=(request.args.get("household") or "")[:32])
+        return _page(raw, before, errors=err.to_dict()["errors"], status=422)
+    return _page(filters, before)
+
+
+@bp.post("/audit/verify")
+@login_required
+def verify():
+    """Run the chain's verifier (as `flask audit verify`) and show its answer above the newest entries."""
+    verification = queries.verify_chain(gate.require("audit.verify"))
+    db.session.commit()
+    return _page(queries.Filters(), None, verification=verification)
