@@ -1,7 +1,7 @@
 """documents: check slips (household optional, the logged credit check), report batches and their items
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import housingcredit.db
 
 
 revision = "0018"
-down_revision = "0013"  # the lead re-chains at merge
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

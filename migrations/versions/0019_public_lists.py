@@ -4,14 +4,14 @@ The public joint-punishment list (public/service.py) walks the procedures in pub
 page at a time after the last id shown; the index holds only those rows, so a page never walks the ended history.
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0018
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0019"
-down_revision = "0013"  # the lead re-chains at merge
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

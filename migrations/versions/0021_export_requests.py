@@ -1,7 +1,7 @@
 """export requests: an unmasked export asked with a purpose, decided by a supervisor, downloaded once (SPEC §11)
 
 Revision ID: 0021
-Revises: 0013
+Revises: 0019
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import housingcredit.db
 
 revision = "0021"
-down_revision = "0013"  # the lead re-chains at merge
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """staff administration and the searchable audit trail: users.office, audit indexes by actor, action and time
 
 Revision ID: 0023
-Revises: 0013
+Revises: 0021
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0023"
-down_revision = "0013"  # the lead re-chains at merge
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
