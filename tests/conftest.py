@@ -38,6 +38,9 @@ def _config(**extra) -> dict:
            "EVIDENCE_DIR": os.path.join(_TMP, "evidence"),
            "AUDIT_CHECKPOINT_FILE": os.path.join(_TMP, "audit-checkpoints.jsonl"),
            "RATELIMIT_ENABLED": True,
+           # Scenarios here run a household's history over years on one API token; the 90-day lifetime of
+           # settings.toml is held by tests/accounts/test_staff_admin.py, which sets it back.
+           "API_TOKEN_DAYS": 3650,
            "SERVER_NAME": None}
     cfg.update(extra)
     return cfg

@@ -234,6 +234,20 @@ def test_issue18_a_supervisor_manages_only_accounts_of_their_region(app, client,
 
 # ---- API tokens ------------------------------------------------------------------------------------------------
 
+def _settings_token_days() -> int:
+    import tomllib
+    from housingcredit import ROOT
+    with open(ROOT / "config" / "settings.toml", "rb") as fh:
+        return int(tomllib.load(fh)["API_TOKEN_DAYS"])
+
+
+_SETTINGS_TOKEN_DAYS = _settings_token_days()
+
+
+def test_issue18_tokens_last_90_days_by_default():
+    assert _SETTINGS_TOKEN_DAYS == 90
+
+
 def _new_token(client, name="报表脚本") -> tuple:
     resp = client.post("/account/tokens", data={"csrf_token": _csrf(client, "/account/tokens"), "name": name})
     m = re.search(r'id="new-token">([^<]+)<', resp.get_data(as_text=True))
@@ -241,6 +255,7 @@ def _new_token(client, name="报表脚本") -> tuple:
 
 
 def test_issue18_each_user_creates_lists_and_revokes_their_own_tokens(app, client):
+    app.config["API_TOKEN_DAYS"] = _SETTINGS_TOKEN_DAYS
     user = make_user("caseworker", "420100")
     login(client, user)
     resp, raw = _new_token(client)
@@ -274,6 +289,7 @@ def test_issue18_nobody_revokes_another_users_token_and_households_have_none(app
 
 
 def test_issue18_tokens_expire_after_the_configured_days_with_a_clear_401(app, clock):
+    app.config["API_TOKEN_DAYS"] = _SETTINGS_TOKEN_DAYS
     user = make_user("caseworker", "420100")
     raw = tokens.create_token(user, "nightly")
     db.session.commit()
@@ -291,6 +307,7 @@ def test_issue18_tokens_expire_after_the_configured_days_with_a_clear_401(app, c
 
 
 def test_issue18_lowering_the_token_lifetime_shortens_tokens_made_before(app, clock):
+    app.config["API_TOKEN_DAYS"] = _SETTINGS_TOKEN_DAYS
     user = make_user("caseworker", "420100")
     raw = tokens.create_token(user, "old cli token")
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == user.id))
