@@ -41,13 +41,14 @@ FULL, LIMITED = "full", "limited"
 # ---- facts from the database ---------------------------------------------------------------------------------
 
 def measures_of(household_id: int, today: date | None = None, *, has_records: bool = True,
-                has_procedures: bool = True) -> MeasuresResult:
-    """The engine's answer for the household on `today`: two SELECTs (records, procedures with their steps), each
-    left out when the caller already knows the household has none (the check asks in its first SELECT)."""
+                has_procedures: bool = True, has_objections: bool = True) -> MeasuresResult:
+    """The engine's answer for the household on `today`: a SELECT for the records, one for the procedures with
+    their steps and grounds, and the objections' — each left out when the caller already knows the household has
+    none (the check asks in its first SELECT)."""
     today = today or _today()
     records = scoring.facts_for([household_id])[household_id] if has_records else []
-    facts = procedure_facts(household_id) if has_procedures else ProcedureFacts(
-        objections=common.objection_facts(household_id))
+    objections = common.objection_facts(household_id) if has_objections else ()
+    facts = procedure_facts(household_id, objections) if has_procedures else ProcedureFacts(objections=objections)
     return measures_on(records, _rules(), today, facts)
 
 
@@ -123,12 +124,16 @@ class CheckResult:
 
 
 def _found(number: str):
-    """(household id, region code, archive number, has records, has procedures) of the household any current
-    member's ID number names — one SELECT, so that a household without records or procedures costs no more."""
+    """(household id, region code, archive number, has records, has procedures, has objections) of the household
+    any current member's ID number names — one SELECT, so that a household without records, procedures or
+    objections costs no more."""
+    from ..appeals.models import Objection  # the appeals build on the lists: asked at call time
     has_records = sa.exists().where(Record.household_id == Household.id)
     has_procedures = sa.exists().where(Procedure.household_id == Household.id)
+    has_objections = sa.exists().where(Objection.household_id == Household.id)
     return db.session.execute(
-        sa.select(Household.id, Household.region_code, Household.archive_no, has_records, has_procedures)
+        sa.select(Household.id, Household.region_code, Household.archive_no, has_records, has_procedures,
+                  has_objections)
         .join(Member, Member.household_id == Household.id).where(Member.id_number == number)).first()
 
 
@@ -157,10 +162,11 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
               "suspended": False}
     household_id = region_code = None
     if found is not None:
-        household_id, region_code, archive_no, has_records, has_procedures = found
+        household_id, region_code, archive_no, has_records, has_procedures, has_objections = found
         scope = gate.check_scope(who, region_code)
         limited = scope == LIMITED
-        result = measures_of(household_id, today, has_records=has_records, has_procedures=has_procedures)
+        result = measures_of(household_id, today, has_records=has_records, has_procedures=has_procedures,
+                             has_objections=has_objections)
         band = _rules().version_at(today).tiers[result.tier]
         measures = [_measure_view(m, limited) for m in (*result.in_force, *result.suspended)]
         conclusion = result.conclusion(clean["business"])
