@@ -150,7 +150,7 @@ def _write_staged(session: Session) -> None:
     if not entries:
         return
     session.flush()  # the use case's own rows first, outside the chain lock
-    if all(is_read(e.action) for e in entries):
+    if current_app.config.get("AUDIT_READS_UNCHAINED", True) and all(is_read(e.action) for e in entries):
         # unchained: no lock, no head; `chain_pending` places them later. One plain INSERT (no unit of work):
         # the busiest write of all, a check or a read is logged.
         table = AuditEntry.__table__
@@ -173,6 +173,8 @@ def chain_pending(batch: int = 5000, session: Session | None = None) -> int:
     commits; returns how many. The trigger lets exactly this UPDATE through: chain columns from NULL to set."""
     session = session or db.session()
     table = AuditEntry.__table__
+    if session.execute(sa.select(table.c.id).where(table.c.hash.is_(None)).limit(1)).first() is None:
+        return 0  # nothing to chain: no lock taken
     _lock(session)
     rows = session.execute(sa.select(table).where(table.c.hash.is_(None)).order_by(table.c.id).limit(batch)).all()
     if not rows:
@@ -194,13 +196,11 @@ def chain_pending(batch: int = 5000, session: Session | None = None) -> int:
 def chain_all(commit: bool = True) -> int:
     """Chain every unchained entry, committing after each batch (the scheduler, `flask audit verify`)."""
     total = 0
-    while True:
-        n = chain_pending()
+    while n := chain_pending():
         total += n
         if commit:
             db.session.commit()
-        if not n:
-            return total
+    return total
 
 
 def pending() -> int:
