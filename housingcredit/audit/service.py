@@ -154,8 +154,11 @@ def _write_staged(session: Session) -> None:
         # unchained: no lock, no head; `chain_pending` places them later. One plain INSERT (no unit of work):
         # the busiest write of all, a check or a read is logged.
         table = AuditEntry.__table__
-        session.execute(table.insert(), [{c.key: getattr(e, c.key) for c in table.columns if c.key != "id"}
-                                         for e in entries])
+        ids = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                              [{c.key: getattr(e, c.key) for c in table.columns if c.key != "id"}
+                               for e in entries]).scalars().all()
+        for entry, entry_id in zip(entries, ids):
+            entry.id = entry_id  # as a flushed entry would have it (`append_now`)
         return
     _lock(session)
     next_seq, prev = _head(session)
