@@ -124,6 +124,7 @@ class CheckResult:
 
 
 _FOUND = None
+_LOG_ROW = CreditCheck.__table__.insert().returning(CreditCheck.__table__.c.id)
 
 
 def _found(number: str):
@@ -191,8 +192,7 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
            "tier": answer["tier"], "found": found is not None, "conclusion": answer["conclusion"],
            "caller_region_code": who.region_code, "household_region_code": region_code}
     # one plain INSERT … RETURNING id (the log row is never read back in this request)
-    check_id = db.session.execute(CreditCheck.__table__.insert().values(**row)
-                                  .returning(CreditCheck.__table__.c.id)).scalar_one()
+    check_id = db.session.execute(_LOG_ROW, row).scalar_one()
     answer["check_id"] = check_id
     audit.record("credit.check", "credit_check", check_id, household_id=household_id, region_code=region_code,
                  after={"business": row["business"], "purpose": row["purpose"], "id_number": masked,
