@@ -131,3 +131,12 @@ def test_issue21_pg_trigger_keeps_unchained_reads_append_only_and_lets_only_chai
                            {"h": "1" * 64, "id": target.id})
     db.session.rollback()
     assert audit.verify().ok
+
+
+def test_issue21_audit_trail_page_shows_unchained_reads(app, client, reads):
+    from tests.conftest import login
+    login(client, make_user("supervisor", "420000"))
+    html = client.get("/audit").get_data(as_text=True)
+    assert html.count("尚未入链") == 2  # the two read-logs, marked as not chained yet
+    audit.chain_all()
+    assert "尚未入链" not in client.get("/audit").get_data(as_text=True)
