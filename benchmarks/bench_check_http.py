@@ -6,9 +6,12 @@
 Loads the data with bench_lists.py's `load()` (households with their head, records for 20 %, orders and procedures
 for 10 %), rebuilds the credit cache, issues a caseworker bearer token, then starts gunicorn (4 workers, 127.0.0.1
 only, rate limits off through HOUSINGCREDIT_RATELIMIT_ENABLED=false) and runs Debian's `wrk` (16 connections, 4
-threads, ~10 s each) with a Lua script: first `/api/v1/me`, then `/api/v1/credit-check` with a different ID number
-on every request (5 % unknown ones). Prints req/s, p50/p95 latency, non-2xx and 5xx counts and the ratio
-check/me. Target (issue 4): check ≥ 0.5 × me, no 5xx, p95 < 100 ms. Asserts nothing; the machine's load matters.
+threads) with a Lua script, alternating 3 rounds (`--rounds`) of 10 s (`--seconds`) of `/api/v1/me` and of
+`/api/v1/credit-check` with a different ID number on every request (5 % unknown ones), so that a change in the
+machine's load falls on both. Prints req/s, p50/p95 latency, non-2xx and 5xx counts and the ratio
+check/me. Target (issue 21): check ≥ 0.5 × me, no 5xx, p95 < 100 ms. Asserts nothing; the machine's load matters.
+`--also-chained` restarts gunicorn with HOUSINGCREDIT_AUDIT_READS_UNCHAINED=false and measures the check again:
+each check's read-log chained at its commit under the chain's lock (the lock taken at the last moment only).
 """
 from __future__ import annotations
 
@@ -135,6 +138,18 @@ def run_wrk(base: str, kind: str, env: dict, script: str, args) -> dict:
             "socket_errors": int(fields["socket_errors"])}
 
 
+def combine(rounds: list[dict]) -> dict:
+    """Rounds of one endpoint: requests per second over all of them, latencies the median round's, counts summed."""
+    def median(key):
+        return sorted(r[key] for r in rounds)[len(rounds) // 2]
+    seconds = sum(r["requests"] / r["rps"] for r in rounds if r["rps"])
+    requests = sum(r["requests"] for r in rounds)
+    return {"rps": requests / seconds if seconds else 0.0, "p50": median("p50"), "p95": median("p95"),
+            "max": max(r["max"] for r in rounds), "requests": requests,
+            "non2xx": sum(r["non2xx"] for r in rounds), "c5xx": sum(r["c5xx"] for r in rounds),
+            "socket_errors": sum(r["socket_errors"] for r in rounds)}
+
+
 def check_answers(base: str, token: str, numbers: list[str]) -> None:
     """A few answers by hand: 200, a conclusion, limited to the fields the schema names."""
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
@@ -151,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of me / check")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=18731)
@@ -159,6 +175,9 @@ def main() -> None:
     parser.add_argument("--gunicorn", default=shutil.which("gunicorn") or str(Path(sys.executable).parent
                                                                               / "gunicorn"))
     parser.add_argument("--wrk", default="/usr/bin/wrk")
+    parser.add_argument("--also-chained", action="store_true",
+                        help="then restart gunicorn with AUDIT_READS_UNCHAINED=false (each check's read-log chained "
+                             "at its commit, under the chain lock) and measure the check again")
     args = parser.parse_args()
     url = database_url("postgresql://postgres@127.0.0.1:5432/bench_check")
     ensure_database(url)
@@ -171,28 +190,52 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "HOUSINGCREDIT_RATELIMIT_ENABLED": "false",
            "BENCH_IDS": str(ids_file), "BENCH_TOKEN": data["token"]}
     base = f"http://127.0.0.1:{args.port}"
-    cmd = [args.gunicorn, "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}", "--log-level",
-           "warning", "--no-control-socket", "wsgi:app"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+
+    def cmd(bind: str) -> list[str]:
+        return [args.gunicorn, "--workers", str(args.workers), "--bind", bind, "--log-level", "warning",
+                "--no-control-socket", "wsgi:app"]
+
+    figures, procs = {}, []
+    servers = {"me": base, "check": base}
+    if args.also_chained:  # a second gunicorn beside the first, its read-logs chained at each commit
+        servers["check_chained"] = f"http://127.0.0.1:{args.port + 1}"
     try:
-        wait_ready(base, data["token"], proc)
-        check_answers(base, data["token"], data["numbers"])
-        figures = {}
-        for kind in ("me", "check"):
-            run_wrk(base, kind, env, str(script), argparse.Namespace(**{**vars(args), "seconds": 2}))  # warm-up
-            figures[kind] = run_wrk(base, kind, env, str(script), args)
+        for unchained, url in (("true", base), ("false", servers.get("check_chained"))):
+            if url is None:
+                continue
+            bind = url.removeprefix("http://")
+            procs.append(subprocess.Popen(cmd(bind), cwd=ROOT,
+                                          env={**env, "HOUSINGCREDIT_AUDIT_READS_UNCHAINED": unchained}))
+            wait_ready(url, data["token"], procs[-1])
+            check_answers(url, data["token"], data["numbers"])
+        for kind, url in servers.items():  # warm-up
+            run_wrk(url, "check" if kind.startswith("check") else kind, env, str(script),
+                    argparse.Namespace(**{**vars(args), "seconds": 2}))
+        for _round in range(args.rounds):  # alternating, so that a change in the machine's load hits all alike
+            for kind, url in servers.items():
+                path = "check" if kind.startswith("check") else kind
+                figures.setdefault(kind, []).append(run_wrk(url, path, env, str(script), args))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        shutil.rmtree(tmp, ignore_errors=True)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    shutil.rmtree(tmp, ignore_errors=True)
+    figures = {kind: combine(rounds) for kind, rounds in figures.items()}
+    print(f"{args.rounds} alternating rounds; req/s over all rounds, latencies the median of the rounds'")
     print(f"gunicorn {args.workers} workers, wrk {args.connections} connections, {args.seconds} s each")
     print(f"{'endpoint':<22}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'non-2xx':>9}{'5xx':>6}{'sock':>6}")
-    for kind, label in (("me", "GET /api/v1/me"), ("check", "GET /api/v1/credit-check")):
+    for kind, label in (("me", "GET /api/v1/me"), ("check", "GET /api/v1/credit-check"),
+                        ("check_chained", "  … reads chained")):
+        if kind not in figures:
+            continue
         f = figures[kind]
         print(f"{label:<22}{f['rps']:>9.0f}{f['p50']:>9.1f}{f['p95']:>9.1f}{f['max']:>9.1f}{f['non2xx']:>9}"
               f"{f['c5xx']:>6}{f['socket_errors']:>6}")
     print(f"ratio check / me: {figures['check']['rps'] / figures['me']['rps']:.2f} (target ≥ 0.5; p95 < 100 ms; "
           f"no 5xx)")
+    if "check_chained" in figures:
+        print(f"ratio with read-logs chained at commit (AUDIT_READS_UNCHAINED=false): "
+              f"{figures['check_chained']['rps'] / figures['me']['rps']:.2f}")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ deadlines from yesterday to 6 months ahead, procedures opened over the last 3.5 
 them as of yesterday. The credit cache is rebuilt with `scoring.service.rebuild_all`.
 
 Targets (issue 4): credit check < 10 ms median in-process (Flask test client, caseworker bearer token), compared
-with the same database work done by hand through bare psycopg (lookup, facts, procedures, log row, audit entry,
-commit) on other ID numbers, whose answers are checked against the API's; the daily jobs < 60 s in total (today's
+with the same database work done by hand through bare psycopg (lookup, facts, objections and procedures when there
+are any, log row, unchained read-log entry, commit) on other ID numbers, whose answers (found, household, region)
+and written rows are checked against the API's; the daily jobs < 60 s in total (today's
 share of expiries, overdue orders and clock steps), then a second run (which must change nothing).
 Prints figures; asserts nothing.
 """
@@ -150,23 +151,29 @@ FACTS_SQL = ("SELECT r.household_id, r.id, r.code, r.region_code, d.determinatio
              "p.repaired_date FROM records r JOIN determinations d ON d.record_id = r.id "
              "LEFT JOIN revocations v ON v.record_id = r.id LEFT JOIN record_repairs p ON p.record_id = r.id "
              "WHERE d.decision = 'confirmed' AND r.household_id = %s")
-PROCEDURES_SQL = ("SELECT p.id, p.route, p.opened_date, p.record_id, p.order_id, s.step, s.step_date, s.reason "
-                  "FROM procedures p LEFT JOIN procedure_steps s ON s.procedure_id = p.id "
-                  "WHERE p.household_id = %s ORDER BY p.id, s.id")
+PROCEDURES_SQL = ("SELECT p.id, p.route, p.opened_date, p.record_id, p.order_id, s.step, s.step_date, s.reason, "
+                  "g.route, g.attached_date FROM procedures p LEFT JOIN procedure_steps s ON s.procedure_id = p.id "
+                  "LEFT JOIN procedure_grounds g ON g.procedure_id = p.id "
+                  "WHERE p.household_id = %s ORDER BY p.id, s.id, g.id")
+OBJECTIONS_SQL = "SELECT id, filed_date, record_id, procedure_id, repeat FROM objections WHERE household_id = %s"
 
 
-def bare_check(conn, number: str, user_id: int):
-    """The credit check's database work by hand (no engine): what a floor for the API looks like."""
-    import hashlib
+def bare_check(conn, number: str, user_id: int) -> tuple:
+    """The credit check's database work by hand (no engine), statement for statement what the API does: the
+    lookup (with whether there are records, procedures, objections), the facts it has, the log row, the read-log
+    entry (unchained: no chain lock, no head read), the commit. Returns (found, household id, region)."""
     import json
     now = datetime.now(timezone.utc)
     row = conn.execute(
         "SELECT h.id, h.region_code, h.archive_no, EXISTS (SELECT 1 FROM records r WHERE r.household_id = h.id), "
-        "EXISTS (SELECT 1 FROM procedures p WHERE p.household_id = h.id) FROM households h "
+        "EXISTS (SELECT 1 FROM procedures p WHERE p.household_id = h.id), "
+        "EXISTS (SELECT 1 FROM objections o WHERE o.household_id = h.id) FROM households h "
         "JOIN members m ON m.household_id = h.id WHERE m.id_number = %s", (number,)).fetchone()
     hid, region = (row[0], row[1]) if row else (None, None)
     if row and row[3]:
         conn.execute(FACTS_SQL, (hid,)).fetchall()
+    if row and row[5]:
+        conn.execute(OBJECTIONS_SQL, (hid,)).fetchall()
     if row and row[4]:
         conn.execute(PROCEDURES_SQL, (hid,)).fetchall()
     masked = number[:6] + "********" + number[-4:]
@@ -175,16 +182,12 @@ def bare_check(conn, number: str, user_id: int):
         "conclusion, caller_region_code, household_region_code) VALUES (%s, %s, %s, %s, 'allocation', 'bench', "
         "NULL, %s, 'may_proceed', '420100', %s) RETURNING id", (now, user_id, hid, masked, row is not None,
                                                                  region)).fetchone()[0]
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x4843_4155,))
-    last = conn.execute("SELECT id, hash FROM audit_entries ORDER BY id DESC LIMIT 1").fetchone()
     after = json.dumps({"business": "allocation", "id_number": masked, "found": row is not None})
-    digest = hashlib.sha256((last[1] + after).encode()).hexdigest()
-    conn.execute("INSERT INTO audit_entries (id, dt, actor_id, actor_label, action, object_type, object_id, "
-                 "household_id, region_code, after, prev_hash, hash) VALUES (%s, %s, %s, 'bench', 'credit.check', "
-                 "'credit_check', %s, %s, %s, %s, %s, %s)",
-                 (last[0] + 1, now, user_id, str(check_id), hid, region, after, last[1], digest))
+    conn.execute("INSERT INTO audit_entries (dt, actor_id, actor_label, action, object_type, object_id, "
+                 "household_id, region_code, after) VALUES (%s, %s, 'bench', 'credit.check', 'credit_check', %s, "
+                 "%s, %s, %s) RETURNING id", (now, user_id, str(check_id), hid, region, after)).fetchone()
     conn.commit()
-    return hid
+    return row is not None, hid, region
 
 
 def main() -> None:
@@ -241,20 +244,32 @@ def main() -> None:
         med, p95 = ms(samples)
         print(f"credit check via API: median {med:.2f} ms, p95 {p95:.2f} ms over {len(samples)} (status {statuses}), "
               f"{len(capture.statements)} SELECTs in the first")
-        # the same work through bare psycopg — lookup, facts and procedures when there are any, the log row, the
-        # audit entry under the chain lock, the commit — on other ID numbers, answers checked against the API's
+        # the same work through bare psycopg — lookup, facts, objections and procedures when there are any, the
+        # log row, the unchained read-log entry, the commit — on other ID numbers (a different one each time),
+        # answers and written rows checked against the API's
         others = [data["numbers"][rng.randrange(data["with_records"] * 2)] for _ in range(args.checks)]
-        expected = [client.get(f"/api/v1/credit-check?id_number={n}&business=allocation&purpose=bench",
-                               headers=headers).get_json()["household_id"] for n in others]
+        expected = []
+        for n in others:
+            body = client.get(f"/api/v1/credit-check?id_number={n}&business=allocation&purpose=bench",
+                              headers=headers).get_json()
+            expected.append((body["found"], body["household_id"], body["region_code"]))
+        rows_before = db.session.execute(sa.text(
+            "SELECT (SELECT count(*) FROM credit_checks), (SELECT count(*) FROM audit_entries)")).one()
+        db.session.commit()
         bare, got = [], []
         with psycopg.connect(plain_url(url)) as conn:
             for number in others:
                 t = time.perf_counter()
                 got.append(bare_check(conn, number, data["caseworker"].id))
                 bare.append(time.perf_counter() - t)
+        rows_after = db.session.execute(sa.text(
+            "SELECT (SELECT count(*) FROM credit_checks), (SELECT count(*) FROM audit_entries)")).one()
+        db.session.commit()
+        written = (rows_after[0] - rows_before[0], rows_after[1] - rows_before[1])
         med, p95 = ms(bare)
         print(f"same work through bare psycopg (other ID numbers): median {med:.2f} ms, p95 {p95:.2f} ms; "
-              f"answers {'agree' if got == expected else 'DIFFER'} with the API's")
+              f"answers {'agree' if got == expected else 'DIFFER'} with the API's; "
+              f"rows written {written} (expected {(len(others), len(others))})")
 
         # ---- the daily jobs ----
         for label in ("daily jobs, first run today", "daily jobs, second run (changes nothing)"):

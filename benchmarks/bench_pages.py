@@ -74,14 +74,14 @@ def load_more(n: int, rng: random.Random, caseworker_id: int, echo) -> dict:
     def entry(i, hid, region, action, before, after, dt):
         return (i, dt, None, "bench", action, "household", str(hid), hid, region,
                 json.dumps(before) if before is not None else None, json.dumps(after) if after else None,
-                "0" * 64, hashlib.sha256(str(i).encode()).hexdigest())
+                "0" * 64, hashlib.sha256(str(i).encode()).hexdigest(), i)  # place in the chain = id (not a real chain)
 
     start = now - timedelta(days=400)
     base = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM audit_entries"))
     trail = (entry(base + i, i, "420102", "household.create", None, {"address": "测试路1号"}, start)
              for i in range(1, n + 1))
     copy_rows(raw, "audit_entries", ("id", "dt", "actor_id", "actor_label", "action", "object_type", "object_id",
-                                     "household_id", "region_code", "before", "after", "prev_hash", "hash"), trail)
+                                     "household_id", "region_code", "before", "after", "prev_hash", "hash", "seq"), trail)
     long_id, i = 1, base + n + 1
     history = []
     for k in range(HISTORY + READS):
@@ -93,7 +93,7 @@ def load_more(n: int, rng: random.Random, caseworker_id: int, echo) -> dict:
                                  {"address": f"测试路{k + 1}号"}, dt))
         i += 1
     copy_rows(raw, "audit_entries", ("id", "dt", "actor_id", "actor_label", "action", "object_type", "object_id",
-                                     "household_id", "region_code", "before", "after", "prev_hash", "hash"), history)
+                                     "household_id", "region_code", "before", "after", "prev_hash", "hash", "seq"), history)
     move_sequences(db, ("records", "audit_entries"))
     db.session.commit()
     echo(f"  {pending} pending records, {n + len(history)} audit entries: {time.perf_counter() - started:.1f} s")

@@ -22,9 +22,12 @@ reports_cli = AppGroup("reports", help="Credit reports.")
 
 @audit_cli.command("verify")
 def audit_verify():
-    """Check the keyed hash chain and hold it against the newest signed checkpoint; report the first altered,
-    missing or reordered entry, or a truncated tail."""
+    """Chain the read-logs still unchained, then check the keyed hash chain and hold it against the newest signed
+    checkpoint; report the first altered, missing or reordered entry, or a truncated tail."""
     from .audit import service
+    chained = service.chain_all()  # commits each batch
+    if chained:
+        click.echo(f"chained {chained} read-log entries written since the last batch")
     result = service.verify()
     if result.ok:
         cp = result.checkpoint

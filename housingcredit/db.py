@@ -1,6 +1,7 @@
 """Declarative base, naming convention, and the column types every domain shares."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -24,6 +25,31 @@ def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+IDLE_PING_SECONDS = 10.0  # a pooled connection idle longer than this is pinged before use
+
+
+@sa.event.listens_for(sa.pool.Pool, "checkin")
+def _mark_idle(dbapi_connection, connection_record):
+    if connection_record is not None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+
+@sa.event.listens_for(sa.pool.Pool, "checkout")
+def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
+    """`pool_pre_ping`, but only for a connection that sat idle in the pool for IDLE_PING_SECONDS: under load a
+    connection comes back within milliseconds and costs no round trip; one that waited long enough for the
+    database to have restarted is pinged, and a dead one is replaced (DisconnectionError makes the pool retry)."""
+    since = connection_record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except Exception as err:
+        raise sa.exc.DisconnectionError("pooled connection is dead") from err
 
 
 class UTCDateTime(TypeDecorator):

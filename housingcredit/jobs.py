@@ -12,7 +12,8 @@ watch_expiry (entries past their period), overdue_orders (orders past their dead
 audit_checkpoint (a signed checkpoint of the audit chain's head, written outside the database). The checkpoint is
 not among the JOBS that `flask jobs once` (and the demo's walk through past days) runs without a name:
 `flask jobs once audit_checkpoint` or `flask audit checkpoint` writes one on demand.
-Running them twice on one day changes nothing the second time.
+Running them twice on one day changes nothing the second time. Every AUDIT_CHAIN_INTERVAL_SECONDS (60) the
+scheduler also chains the audit read-logs written unchained since its last run (`run_audit_chain`).
 `flask jobs once [name]` runs them now.
 
 Each job commits its households in batches (`batches.Batches`): a household that fails is rolled back alone,
@@ -183,6 +184,19 @@ def run_platform_push(app: Flask) -> None:
             log.exception("platform push failed")
 
 
+def run_audit_chain(app: Flask) -> None:
+    """The scheduler's interval job: chain the read-logs written unchained since the last run (audit/service.py
+    `chain_pending`), a batch at a time under the chain's lock."""
+    with app.app_context():
+        from .audit import service
+        from .extensions import db
+        try:
+            service.chain_all()
+        except Exception:
+            db.session.rollback()
+            log.exception("audit chaining failed")
+
+
 # ---- electing the one scheduler process ----------------------------------------------------------------------
 
 def try_lock(app: Flask):
@@ -224,6 +238,8 @@ def start(app: Flask, *, blocking: bool = False, trigger=None, lock=None):
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TIMEZONE)
     scheduler.add_job(run_daily, trigger or CronTrigger(timezone=TIMEZONE, **DAILY_AT), args=[app],
                       id="daily", max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
+    scheduler.add_job(run_audit_chain, "interval", seconds=int(app.config.get("AUDIT_CHAIN_INTERVAL_SECONDS") or 60),
+                      args=[app], id="audit_chain", max_instances=1, coalesce=True)
     if app.config.get("PLATFORM_URL"):  # the push to the provincial platform, every interval (SPEC §10)
         scheduler.add_job(run_platform_push, "interval", seconds=int(app.config["PLATFORM_INTERVAL_SECONDS"]),
                           args=[app], id="platform_push", max_instances=1, coalesce=True)

@@ -1,4 +1,10 @@
-"""The append-only, hash-chained audit trail (审计日志)."""
+"""The append-only, hash-chained audit trail (审计日志).
+
+`seq` is an entry's place in the chain (1, 2, 3 …); `prev_hash` and `hash` link it. A read-log entry (`*.read`,
+`credit.check`) is written unchained — `seq`, `prev_hash` and `hash` NULL — and chained later in a batch
+(audit/service.py `chain_pending`); every other entry is chained when its transaction commits. `id` is the row's
+identity (from the table's sequence), in the order the rows were written.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,6 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, IdMixin, big_fk
 
+UNCHAINED = "hash IS NULL"
+
 
 class AuditEntry(IdMixin, Base):
     __tablename__ = "audit_entries"
@@ -15,7 +23,9 @@ class AuditEntry(IdMixin, Base):
                       # the trail page's filters (audit/trail.py), each paged by id
                       sa.Index("ix_audit_entries_actor", "actor_id", "id"),
                       sa.Index("ix_audit_entries_action", "action", "id"),
-                      sa.Index("ix_audit_entries_dt", "dt"))
+                      sa.Index("ix_audit_entries_dt", "dt"),
+                      sa.Index("ix_audit_entries_unchained", "id", postgresql_where=sa.text(UNCHAINED),
+                               sqlite_where=sa.text(UNCHAINED)))
 
     dt: Mapped[datetime]
     actor_id: Mapped[int | None] = big_fk("users.id")  # None: the system or the demo loader
@@ -27,5 +37,6 @@ class AuditEntry(IdMixin, Base):
     region_code: Mapped[str | None] = mapped_column(sa.String(6))
     before: Mapped[dict | None] = mapped_column(sa.JSON)
     after: Mapped[dict | None] = mapped_column(sa.JSON)
-    prev_hash: Mapped[str] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)

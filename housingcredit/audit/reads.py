@@ -15,10 +15,10 @@ from ..accounts.models import Role, User
 from ..extensions import db
 from .labels import action_label
 from .models import AuditEntry
+from .service import CHECK, read_clause
 
 ROLE_LABELS = {Role.caseworker: _l("Caseworker"), Role.reviewer: _l("Reviewer"), Role.supervisor: _l("Supervisor"),
                Role.auditor: _l("Auditor")}
-CHECK = "credit.check"
 
 
 def staff_reads(household_id: int, limit: int = 200) -> list[dict]:
@@ -28,8 +28,7 @@ def staff_reads(household_id: int, limit: int = 200) -> list[dict]:
     rows = db.session.execute(
         sa.select(AuditEntry.dt, AuditEntry.action, AuditEntry.after, User.role, User.region_code)
         .join(User, User.id == AuditEntry.actor_id)  # no acting user: the system's own read, not shown
-        .where(AuditEntry.household_id == household_id,
-               sa.or_(AuditEntry.action.like("%.read"), AuditEntry.action == CHECK),
+        .where(AuditEntry.household_id == household_id, read_clause(),  # chained or not yet
                User.role != Role.household)
         .order_by(AuditEntry.id.desc()).limit(limit)).all()
     out = []

@@ -1,20 +1,30 @@
 """Appending to and verifying the keyed, hash-chained audit trail (审计日志).
 
-Each entry's `hash` is HMAC-SHA256(AUDIT_KEY, prev_hash + canonical JSON of its fields); the key lives in the
-configuration, never in the database, so whoever can write the table cannot recompute a chain that verifies.
+Each chained entry's `hash` is HMAC-SHA256(AUDIT_KEY, prev_hash + canonical JSON of its fields, among them its
+place in the chain `seq` under the key "id"); the key lives in the configuration, never in the database, so whoever
+can write the table cannot recompute a chain that verifies. (Before migration 0016 the place was the row id; for
+those entries `seq = id`, so their hashes are unchanged.)
 
-Appending is two-phase so that audited requests do not queue on one lock: `record()` only stages the entry in
-`session.info`; the session's `before_commit` hook flushes the use case's own rows, then (on PostgreSQL) takes the
-chain's advisory lock, reads the head, numbers and hashes the staged entries and inserts them — the lock is held
-only from that insert to the commit. A rollback drops what was staged. `append_now()` writes the staged entries at
-once for a caller that needs `entry.id` before its commit.
+Two kinds of entries, two ways in:
 
-Ids never go back: a new entry's id is above both the table's head and the newest checkpoint's last id, so
-deleting the newest rows cannot make their ids reappear unnoticed.
+- A change (every action but a read) is staged by `record()` in `session.info`; the session's `before_commit` hook
+  flushes the use case's own rows, then (on PostgreSQL) takes the chain's advisory lock, reads the head, places and
+  hashes the staged entries and inserts them — the lock is held from that insert to the commit. A rollback drops
+  what was staged. `append_now()` writes the staged entries at once for a caller that needs `entry.id` first.
+- A read-log (`*.read`, `credit.check`: `is_read`) in a transaction that changes nothing is inserted at the
+  commit **unchained** (`seq`, `prev_hash`, `hash` NULL), without the lock: reads never queue on one lock.
+  `chain_pending()` chains the unchained entries in id order, a batch under one lock — run by the scheduler every
+  AUDIT_CHAIN_INTERVAL_SECONDS, before every checkpoint and by `flask audit verify`. Until then an entry is
+  append-only but not yet tamper-evident: on PostgreSQL the trigger refuses its deletion and any change but the
+  one chaining UPDATE (see README, "the chain's window"). Everything that reads the trail reads the table, so
+  unchained entries show at once.
 
-Checkpoints (`checkpoint()`, daily job and `flask audit checkpoint`) are signed lines (count, last id, last hash,
-time, HMAC) appended to a file outside the database (AUDIT_CHECKPOINT_FILE); `verify()` walks the chain and then
-holds it against the newest checkpoint of this database, which catches a truncated tail.
+Places never go back: a new entry's `seq` is above both the chain's head and the newest checkpoint's last place,
+so deleting the newest entries cannot make their places reappear unnoticed.
+
+Checkpoints (`checkpoint()`, daily job and `flask audit checkpoint`) are signed lines (count, last place, last
+hash, time, HMAC) appended to a file outside the database (AUDIT_CHECKPOINT_FILE); `verify()` walks the chain and
+then holds it against the newest checkpoint of this database, which catches a truncated tail.
 """
 from __future__ import annotations
 
@@ -37,6 +47,17 @@ from .models import AuditEntry
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x4843_4155  # advisory-lock key serialising appends on PostgreSQL ("HCAU")
 _STAGED = "audit.staged"
+CHECK = "credit.check"
+
+
+def is_read(action: str) -> bool:
+    """A read-log entry (a staff or system read of data; a credit check reads): written unchained."""
+    return action.endswith(".read") or action == CHECK
+
+
+def read_clause():
+    """`is_read` in SQL."""
+    return sa.or_(AuditEntry.action.like("%.read"), AuditEntry.action == CHECK)
 
 
 def _key() -> bytes:
@@ -57,8 +78,9 @@ def _legacy_digest(prev_hash: str, fields: dict) -> str:
     return hashlib.sha256(_body(prev_hash, fields)).hexdigest()
 
 
-def _fields(e: AuditEntry) -> dict:
-    return {"id": e.id, "dt": e.dt.isoformat(), "actor_id": e.actor_id, "actor_label": e.actor_label,
+def _fields(e) -> dict:
+    """What an entry's hash covers: its place in the chain (as "id") and its content."""
+    return {"id": e.seq, "dt": e.dt.isoformat(), "actor_id": e.actor_id, "actor_label": e.actor_label,
             "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
             "household_id": e.household_id, "region_code": e.region_code, "before": e.before, "after": e.after}
 
@@ -111,23 +133,82 @@ def append_now(session: Session | None = None) -> None:
     _write_staged(session or db.session())
 
 
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """(next place, last hash) of the chain; call under the lock."""
+    last = session.execute(sa.select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.is_not(None))
+                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return max(last.seq if last else 0, _checkpoint_floor()) + 1, (last.hash if last else GENESIS)
+
+
 def _write_staged(session: Session) -> None:
     entries = [entry for _txn, entry in session.info.pop(_STAGED, ())]
     if not entries:
         return
     session.flush()  # the use case's own rows first, outside the chain lock
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    last = session.execute(sa.select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    next_id = max(last.id if last else 0, _checkpoint_floor()) + 1
-    prev = last.hash if last else GENESIS
+    if current_app.config.get("AUDIT_READS_UNCHAINED", True) and all(is_read(e.action) for e in entries):
+        # unchained: no lock, no head; `chain_pending` places them later. One plain INSERT (no unit of work):
+        # the busiest write of all, a check or a read is logged.
+        table = AuditEntry.__table__
+        ids = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                              [{c.key: getattr(e, c.key) for c in table.columns if c.key != "id"}
+                               for e in entries]).scalars().all()
+        for entry, entry_id in zip(entries, ids):
+            entry.id = entry_id  # as a flushed entry would have it (`append_now`)
+        return
+    _lock(session)
+    next_seq, prev = _head(session)
     key = _key()
     for entry in entries:
-        entry.id, entry.prev_hash = next_id, prev
+        entry.seq, entry.prev_hash = next_seq, prev
         entry.hash = prev = _digest(prev, _fields(entry), key)
-        next_id += 1
+        next_seq += 1
     session.add_all(entries)
     session.flush()
+
+
+def chain_pending(batch: int = 5000, session: Session | None = None) -> int:
+    """Chain the oldest `batch` unchained entries (id order) under the chain's lock, held until the caller
+    commits; returns how many. The trigger lets exactly this UPDATE through: chain columns from NULL to set."""
+    session = session or db.session()
+    table = AuditEntry.__table__
+    if session.execute(sa.select(table.c.id).where(table.c.hash.is_(None)).limit(1)).first() is None:
+        return 0  # nothing to chain: no lock taken
+    _lock(session)
+    rows = session.execute(sa.select(table).where(table.c.hash.is_(None)).order_by(table.c.id).limit(batch)).all()
+    if not rows:
+        return 0
+    next_seq, prev = _head(session)
+    key, updates = _key(), []
+    for row in rows:
+        fields = _fields(row) | {"id": next_seq}
+        digest = _digest(prev, fields, key)
+        updates.append({"b_id": row.id, "b_seq": next_seq, "b_prev": prev, "b_hash": digest})
+        prev, next_seq = digest, next_seq + 1
+    session.execute(table.update().where(table.c.id == sa.bindparam("b_id"), table.c.hash.is_(None))
+                    .values(seq=sa.bindparam("b_seq"), prev_hash=sa.bindparam("b_prev"),
+                            hash=sa.bindparam("b_hash")), updates)
+    session.expire_all()  # loaded entries see their places
+    return len(rows)
+
+
+def chain_all(commit: bool = True) -> int:
+    """Chain every unchained entry, committing after each batch (the scheduler, `flask audit verify`)."""
+    total = 0
+    while n := chain_pending():
+        total += n
+        if commit:
+            db.session.commit()
+    return total
+
+
+def pending() -> int:
+    """How many entries are not chained yet."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.hash.is_(None)))
 
 
 @event.listens_for(Session, "before_commit")
@@ -174,9 +255,12 @@ def _sign(cp: dict, key: bytes | None = None) -> str:
 
 
 def checkpoint() -> dict:
-    """Sign the chain's head (entry count, last id, last hash, time) and append it to the checkpoint file."""
-    count, last_id = db.session.execute(sa.select(sa.func.count(AuditEntry.id), sa.func.max(AuditEntry.id))).one()
-    last_hash = db.session.scalar(sa.select(AuditEntry.hash).where(AuditEntry.id == last_id)) if last_id else GENESIS
+    """Chain what is pending, then sign the chain's head (entry count, last place, last hash, time) and append it
+    to the checkpoint file. The caller commits."""
+    while chain_pending():
+        pass
+    count, last_id = db.session.execute(sa.select(sa.func.count(AuditEntry.seq), sa.func.max(AuditEntry.seq))).one()
+    last_hash = db.session.scalar(sa.select(AuditEntry.hash).where(AuditEntry.seq == last_id)) if last_id else GENESIS
     cp = {"database": _database(), "count": count, "last_id": last_id or 0, "last_hash": last_hash,
           "at": get_clock().now_utc().replace(microsecond=0).isoformat()}
     cp["sig"] = _sign(cp)
@@ -239,11 +323,13 @@ class VerifyResult:
     checkpoint: dict | None = None  # the newest checkpoint the chain was held against, if any
     head_id: int | None = None  # the last entry verified (an intact chain's head) and its hash
     head_hash: str | None = None
+    pending: int = 0  # unchained entries, not yet covered (chain them first: `chain_all`)
 
 
 def verify(batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order and report the first entry altered, missing or out of place; then hold the
-    chain against the newest signed checkpoint, which reports a truncated tail or a rewritten head."""
+    """Walk the chain in place order and report the first entry (by place) altered, missing or out of place;
+    then hold the chain against the newest signed checkpoint, which reports a truncated tail or a rewritten head.
+    Unchained entries are counted in `pending`, not checked (`chain_all()` first, as `flask audit verify` does)."""
     cp = latest_checkpoint()
     if cp is not None:
         if "unreadable" in cp or not hmac.compare_digest(str(cp.get("sig", "")), _sign(cp)):
@@ -252,35 +338,35 @@ def verify(batch: int = 5000) -> VerifyResult:
     key, legacy_until = _key(), int(current_app.config.get("AUDIT_LEGACY_UNTIL") or 0)
     prev, expected_id, checked, after_id = GENESIS, 1, 0, 0
     while True:
-        rows = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.id > after_id)
-                                  .order_by(AuditEntry.id).limit(batch)).all()
+        rows = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.seq > after_id)
+                                  .order_by(AuditEntry.seq).limit(batch)).all()
         if not rows:
             break
         for e in rows:
-            if e.id != expected_id:
+            if e.seq != expected_id:
                 return VerifyResult(False, checked, expected_id, "missing", cp)
             if e.prev_hash != prev:
-                return VerifyResult(False, checked, e.id, "out of order (does not follow the entry before it)", cp)
+                return VerifyResult(False, checked, e.seq, "out of order (does not follow the entry before it)", cp)
             fields = _fields(e)
-            if e.id <= legacy_until:
+            if e.seq <= legacy_until:
                 good = _legacy_digest(prev, fields) == e.hash
             else:
                 good = hmac.compare_digest(_digest(prev, fields, key), e.hash)
             if not good:
                 problem = "altered"
-                if e.id > legacy_until and _legacy_digest(prev, fields) == e.hash:
+                if e.seq > legacy_until and _legacy_digest(prev, fields) == e.hash:
                     problem = ("altered (unkeyed SHA-256 hash; entries written before the chain was keyed need "
                                "AUDIT_LEGACY_UNTIL)")
-                return VerifyResult(False, checked, e.id, problem, cp)
-            if cp is not None and e.id == cp["last_id"] and (e.hash != cp["last_hash"] or checked + 1 != cp["count"]):
-                return VerifyResult(False, checked, e.id, f"rewritten since the checkpoint of {cp['at']}", cp)
-            prev, expected_id, checked, after_id = e.hash, e.id + 1, checked + 1, e.id
+                return VerifyResult(False, checked, e.seq, problem, cp)
+            if cp is not None and e.seq == cp["last_id"] and (e.hash != cp["last_hash"] or checked + 1 != cp["count"]):
+                return VerifyResult(False, checked, e.seq, f"rewritten since the checkpoint of {cp['at']}", cp)
+            prev, expected_id, checked, after_id = e.hash, e.seq + 1, checked + 1, e.seq
         db.session.expunge_all()
     if cp is not None and after_id < cp["last_id"]:
         return VerifyResult(False, checked, after_id + 1,
                             f"truncated: the checkpoint of {cp['at']} covers {cp['count']} entries up to entry "
                             f"{cp['last_id']}, the trail ends at entry {after_id}", cp)
-    return VerifyResult(True, checked, checkpoint=cp, head_id=after_id or None, head_hash=prev)
+    return VerifyResult(True, checked, checkpoint=cp, head_id=after_id or None, head_hash=prev, pending=pending())
 
 
 def history(household_id: int, *, reads: bool = False, limit: int = 200, before: int | None = None
@@ -288,8 +374,8 @@ def history(household_id: int, *, reads: bool = False, limit: int = 200, before:
     """The household's trail, newest first: its changes, or (reads=True) the staff reads of its data — kept
     apart so that frequent reads never crowd the changes out of the page. `before` (an entry id) asks for the
     next page: keyset on (household_id, id), so every page costs the same however deep."""
-    is_read = sa.or_(AuditEntry.action.like("%.read"), AuditEntry.action == "credit.check")  # a check reads
-    where = [AuditEntry.household_id == household_id, is_read if reads else ~is_read]
+    reading = read_clause()  # a check reads
+    where = [AuditEntry.household_id == household_id, reading if reads else ~reading]
     if before is not None:
         where.append(AuditEntry.id < before)
     return db.session.scalars(sa.select(AuditEntry).where(*where).order_by(AuditEntry.id.desc()).limit(limit)).all()

@@ -41,13 +41,14 @@ FULL, LIMITED = "full", "limited"
 # ---- facts from the database ---------------------------------------------------------------------------------
 
 def measures_of(household_id: int, today: date | None = None, *, has_records: bool = True,
-                has_procedures: bool = True) -> MeasuresResult:
-    """The engine's answer for the household on `today`: two SELECTs (records, procedures with their steps), each
-    left out when the caller already knows the household has none (the check asks in its first SELECT)."""
+                has_procedures: bool = True, has_objections: bool = True) -> MeasuresResult:
+    """The engine's answer for the household on `today`: a SELECT for the records, one for the procedures with
+    their steps and grounds, and the objections' — each left out when the caller already knows the household has
+    none (the check asks in its first SELECT)."""
     today = today or _today()
     records = scoring.facts_for([household_id])[household_id] if has_records else []
-    facts = procedure_facts(household_id) if has_procedures else ProcedureFacts(
-        objections=common.objection_facts(household_id))
+    objections = common.objection_facts(household_id) if has_objections else ()
+    facts = procedure_facts(household_id, objections) if has_procedures else ProcedureFacts(objections=objections)
     return measures_on(records, _rules(), today, facts)
 
 
@@ -122,14 +123,25 @@ class CheckResult:
     answer: dict
 
 
+_FOUND = None
+_LOG_ROW = CreditCheck.__table__.insert().returning(CreditCheck.__table__.c.id)
+
+
 def _found(number: str):
-    """(household id, region code, archive number, has records, has procedures) of the household any current
-    member's ID number names — one SELECT, so that a household without records or procedures costs no more."""
-    has_records = sa.exists().where(Record.household_id == Household.id)
-    has_procedures = sa.exists().where(Procedure.household_id == Household.id)
-    return db.session.execute(
-        sa.select(Household.id, Household.region_code, Household.archive_no, has_records, has_procedures)
-        .join(Member, Member.household_id == Household.id).where(Member.id_number == number)).first()
+    """(household id, region code, archive number, has records, has procedures, has objections) of the household
+    any current member's ID number names — one SELECT, so that a household without records, procedures or
+    objections costs no more. Built once (a bound parameter), not per check."""
+    global _FOUND
+    if _FOUND is None:
+        from ..appeals.models import Objection  # the appeals build on the lists: asked at call time
+        has_records = sa.exists().where(Record.household_id == Household.id)
+        has_procedures = sa.exists().where(Procedure.household_id == Household.id)
+        has_objections = sa.exists().where(Objection.household_id == Household.id)
+        _FOUND = (sa.select(Household.id, Household.region_code, Household.archive_no, has_records, has_procedures,
+                            has_objections)
+                  .join(Member, Member.household_id == Household.id)
+                  .where(Member.id_number == sa.bindparam("number")))
+    return db.session.execute(_FOUND, {"number": number}).first()
 
 
 def credit_check(id_number: str, business: str, purpose: str, who: User) -> CheckResult:
@@ -157,10 +169,11 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
               "suspended": False}
     household_id = region_code = None
     if found is not None:
-        household_id, region_code, archive_no, has_records, has_procedures = found
+        household_id, region_code, archive_no, has_records, has_procedures, has_objections = found
         scope = gate.check_scope(who, region_code)
         limited = scope == LIMITED
-        result = measures_of(household_id, today, has_records=has_records, has_procedures=has_procedures)
+        result = measures_of(household_id, today, has_records=has_records, has_procedures=has_procedures,
+                             has_objections=has_objections)
         band = _rules().version_at(today).tiers[result.tier]
         measures = [_measure_view(m, limited) for m in (*result.in_force, *result.suspended)]
         conclusion = result.conclusion(clean["business"])
@@ -174,18 +187,19 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
             measures_suspended=[m for m in measures if m["suspended"]], suspended=bool(result.suspended))
         if not limited:
             answer.update(household_id=household_id, archive_no=archive_no, score=result.score)
-    row = CreditCheck(dt=get_clock().now_utc(), user_id=who.id, household_id=household_id,
-                      id_number_masked=masked, business=clean["business"], purpose=clean["purpose"],
-                      tier=answer["tier"], found=found is not None, conclusion=answer["conclusion"],
-                      caller_region_code=who.region_code, household_region_code=region_code)
-    db.session.add(row)
-    db.session.flush()
-    answer["check_id"] = row.id
-    audit.record("credit.check", "credit_check", row.id, household_id=household_id, region_code=region_code,
-                 after={"business": row.business, "purpose": row.purpose, "id_number": masked, "tier": row.tier,
-                        "found": row.found, "conclusion": row.conclusion, "scope": answer["scope"],
-                        "caller_region_code": who.region_code}, actor=(who.id, who.username))
-    return CheckResult(check_id=row.id, found=row.found, business=row.business, id_number_masked=masked,
+    row = {"dt": get_clock().now_utc(), "user_id": who.id, "household_id": household_id,
+           "id_number_masked": masked, "business": clean["business"], "purpose": clean["purpose"],
+           "tier": answer["tier"], "found": found is not None, "conclusion": answer["conclusion"],
+           "caller_region_code": who.region_code, "household_region_code": region_code}
+    # one plain INSERT … RETURNING id (the log row is never read back in this request)
+    check_id = db.session.execute(_LOG_ROW, row).scalar_one()
+    answer["check_id"] = check_id
+    audit.record("credit.check", "credit_check", check_id, household_id=household_id, region_code=region_code,
+                 after={"business": row["business"], "purpose": row["purpose"], "id_number": masked,
+                        "tier": row["tier"], "found": row["found"], "conclusion": row["conclusion"],
+                        "scope": answer["scope"], "caller_region_code": who.region_code},
+                 actor=(who.id, who.username))
+    return CheckResult(check_id=check_id, found=row["found"], business=row["business"], id_number_masked=masked,
                        scope=answer["scope"], answer=answer)
 
 

@@ -87,11 +87,12 @@ def test_audit_whole_trail_deleted_is_reported_against_checkpoint(app, runner, c
     assert "BROKEN at entry 1: truncated" in result.output
 
 
-def test_audit_ids_are_never_reused_after_a_truncated_tail(app, runner, chain):
+def test_audit_places_are_never_reused_after_a_truncated_tail(app, runner, chain):
     runner.invoke(args=["audit", "checkpoint"])
     _tamper("DELETE FROM audit_entries WHERE id >= 4")
     make_household("420102")  # a new account and archive: two entries
-    assert [e.id for e in _entries()] == [1, 2, 3, 6, 7]  # above the checkpoint's last id 5, not 4 and 5 again
+    # their places in the chain are above the checkpoint's last place 5, not 4 and 5 again
+    assert [e.seq for e in _entries()] == [1, 2, 3, 6, 7]
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert "BROKEN at entry 4: missing" in result.output
@@ -106,10 +107,10 @@ def test_audit_rewritten_row_after_checkpoint_is_reported(app, runner, chain):
 
 
 def test_audit_reordered_row_is_reported(app, runner, chain):
-    """Swap entries 2 and 3 (each keeps its content and hashes, only their places change)."""
-    _tamper("UPDATE audit_entries SET id = 1000 WHERE id = 2")
-    _tamper("UPDATE audit_entries SET id = 2 WHERE id = 3")
-    _tamper("UPDATE audit_entries SET id = 3 WHERE id = 1000")
+    """Swap entries 2 and 3 (each keeps its content and hashes, only their places in the chain change)."""
+    _tamper("UPDATE audit_entries SET seq = 1000 WHERE seq = 2")
+    _tamper("UPDATE audit_entries SET seq = 2 WHERE seq = 3")
+    _tamper("UPDATE audit_entries SET seq = 3 WHERE seq = 1000")
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert "BROKEN at entry 2: out of order" in result.output
@@ -172,13 +173,18 @@ def test_audit_chain_lock_is_taken_only_when_the_entries_are_written(app):
             {"k": audit._CHAIN_LOCK})
     caseworker = make_user("caseworker", "420100")
     db.session.commit()
-    audit.record("credit.read", "household", 1, region_code="420102", actor=caseworker)
-    audit.record("credit.read", "household", 2, region_code="420102", actor=caseworker)
-    assert chain_locks() == 0  # an audited read holds no lock while it works
+    audit.record("user.update", "user", caseworker.id, actor=caseworker)
+    audit.record("user.update", "user", caseworker.id, actor=caseworker)
+    assert chain_locks() == 0  # an audited change holds no lock while it works
     audit.append_now()
     assert chain_locks() == 1
     db.session.commit()
     assert chain_locks() == 0
+    # a read-log takes no lock at all: written unchained, chained later in a batch
+    audit.record("credit.read", "household", 1, region_code="420102", actor=caseworker)
+    audit.append_now()
+    assert chain_locks() == 0
+    db.session.commit()
 
 
 def test_regional_auditor_sees_only_its_region(app, client, chain):
