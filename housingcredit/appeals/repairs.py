@@ -109,11 +109,10 @@ def _refresh(a: RepairApplication) -> RepairApplication:
 
 
 def get_repair(application_id: int, who: User) -> RepairApplication:
+    """An application, for its own household or staff of the region; a staff read is logged (SPEC §1)."""
     a = _load(application_id)
-    h = _household(a.household_id, who)
-    if who.role != Role.household:
-        audit.record("repair.read", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, a.household_id), "credit.read", who, "repair.read", "repair",
+                        a.id)
     return a
 
 
@@ -139,14 +138,14 @@ def open_repairs(who: User, region_code: str | None = None) -> list[RepairApplic
 
 
 def get_material(material_id: int, who: User):
+    """A repair application's uploaded file (materials or the signed commitment) and where its bytes are: for the
+    household itself and staff of its region; a staff download is logged as a read (`materials.read`)."""
     m = db.session.get(RepairMaterial, material_id)
     if m is None:
         raise NotFound()
     a = db.session.get(RepairApplication, m.application_id)
-    h = _household(a.household_id, who)
-    if who.role != Role.household:
-        audit.record("repair.material_read", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, a.household_id), "credit.read", who, "materials.read", "repair",
+                        a.id)
     return m, storage.path_for(m.sha256)
 
 

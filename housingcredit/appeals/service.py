@@ -78,11 +78,10 @@ def _household(household_id: int | None, who: User, permission: str = "credit.re
 
 
 def get_objection(objection_id: int, who: User) -> Objection:
+    """An objection, for its own household or staff of the region; a staff read is logged (one gate, SPEC §1)."""
     o = _load(objection_id)
-    h = _household(o.household_id, who)
-    if who.role != Role.household:
-        audit.record("objection.read", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, o.household_id), "credit.read", who, "objection.read",
+                        "objection", o.id)
     return o
 
 
@@ -112,14 +111,14 @@ def open_objections(who: User) -> list[Objection]:
 
 
 def get_material(material_id: int, who: User):
+    """An objection's uploaded file and where its bytes are: for the household itself and staff of its region
+    (another household, or staff elsewhere, get 404); a staff download is logged as a read (`materials.read`)."""
     m = db.session.get(ObjectionMaterial, material_id)
     if m is None:
         raise NotFound()
     o = db.session.get(Objection, m.objection_id)
-    h = _household(o.household_id, who)
-    if who.role != Role.household:
-        audit.record("objection.material_read", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, o.household_id), "credit.read", who, "materials.read",
+                        "objection", o.id)
     return m, storage.path_for(m.sha256)
 
 

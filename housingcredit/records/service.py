@@ -685,6 +685,24 @@ def decide_correction(proposal_id: int, decision: str, note: str, who: User):
     return row
 
 
+def open_change_proposals(who: User) -> list[dict]:
+    """The reviewer's queue of revocations and corrections awaiting a decision in the user's region, oldest first:
+    each {"kind": "revocation"|"correction", "proposal", "record", "mine"} — `mine` when the user proposed it or
+    recorded the behaviour (they may not decide it: two people, SPEC §4). Not a read of one household's file."""
+    from ..appeals.models import CorrectionDecision, CorrectionProposal, RevocationDecision, RevocationProposal
+    gate.require("record.determine", who)
+    out = []
+    for kind, model, decision in (("revocation", RevocationProposal, RevocationDecision),
+                                  ("correction", CorrectionProposal, CorrectionDecision)):
+        rows = db.session.execute(
+            sa.select(model, Record).join(Record, Record.id == model.record_id)
+            .where(gate.region_clause(Record.region_code, who),
+                   ~sa.exists().where(decision.proposal_id == model.id))).all()
+        out.extend({"kind": kind, "proposal": p, "record": r,
+                    "mine": who.id in (p.proposed_by_id, r.recorded_by_id)} for p, r in rows)
+    return sorted(out, key=lambda x: (x["proposal"].proposed_dt, x["kind"], x["proposal"].id))
+
+
 def record_repair(record_id: int, note: str, who: User) -> RecordRepair:
     """Mark a confirmed record repaired from today (信用修复, HB 七): it stays, but no longer counts.
 
