@@ -121,6 +121,37 @@ def household_record_states(household_id: int, who: User, today: date | None = N
     return out
 
 
+def later_changes(household_id: int, as_of: date) -> dict[int, list[dict]]:
+    """What decisions dated after `as_of` did to the household's records (SPEC §4): an answer about `as_of` stays
+    as it was, and marks each record a later decision changed — {record_id: [{"kind": "revoked" | "corrected" |
+    "repaired", "on": date, "reason": code or None}]}, oldest first. The caller has passed the gate."""
+    from ..appeals.models import CorrectionDecision, CorrectionProposal
+    out: dict[int, list[dict]] = {}
+    rows = db.session.execute(
+        sa.select(Revocation.record_id, Revocation.revoked_date, Revocation.reason)
+        .join(Record, Record.id == Revocation.record_id)
+        .where(Record.household_id == household_id, Revocation.revoked_date > as_of)).all()
+    for rid, on, reason in rows:
+        out.setdefault(rid, []).append({"kind": "revoked", "on": on, "reason": reason})
+    rows = db.session.execute(
+        sa.select(CorrectionProposal.record_id, CorrectionDecision.decided_date, CorrectionProposal.reason)
+        .join(CorrectionDecision, CorrectionDecision.proposal_id == CorrectionProposal.id)
+        .join(Record, Record.id == CorrectionProposal.record_id)
+        .where(Record.household_id == household_id, CorrectionDecision.decision == Decision.confirmed.value,
+               CorrectionDecision.decided_date > as_of)).all()
+    for rid, on, reason in rows:
+        out.setdefault(rid, []).append({"kind": "corrected", "on": on, "reason": reason})
+    rows = db.session.execute(
+        sa.select(RecordRepair.record_id, RecordRepair.repaired_date)
+        .join(Record, Record.id == RecordRepair.record_id)
+        .where(Record.household_id == household_id, RecordRepair.repaired_date > as_of)).all()
+    for rid, on in rows:
+        out.setdefault(rid, []).append({"kind": "repaired", "on": on, "reason": None})
+    for changes in out.values():
+        changes.sort(key=lambda c: (c["on"], c["kind"]))
+    return out
+
+
 def get_evidence(evidence_id: int, who: User) -> tuple[Evidence, "storage.Path"]:
     """An evidence file and where its bytes are, if `who` may see the household (region-gated): a record's
     evidence for whoever may read the record, a procedure's document (the judgment or penalty decision a manual

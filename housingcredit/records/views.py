@@ -346,7 +346,8 @@ def credit_panel(household, as_of=None) -> dict:
     _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
     version = service.version_today()
     return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
-            "records": records, "status_of": record_status, "status_labels": STATUS_LABELS,
+            "records": records, "reason_labels": REASON_LABELS, "status_of": record_status, "status_labels": STATUS_LABELS,
+            "marks": service.later_changes(household.id, result.as_of),
             "chart": history_chart(points, version), "can_record": gate.can("record.create", who)
             and who.role != Role.household, "tier_label": tier_label, "title_of": title_of,
             "behaviour": _behaviour}
