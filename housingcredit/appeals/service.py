@@ -362,22 +362,52 @@ def _measures_had_applied(o: Objection, record: Record | None) -> bool:
 
 
 def _restore(o: Objection, h: Household, on: date, who: User) -> None:
-    """The restoration record (恢复信誉), notified and pushed."""
-    from ..lists.common import _push
-    from ..notices import service as notices
-    row = Restoration(objection_id=o.id, household_id=h.id, restored_date=on, dt=get_clock().now_utc())
-    db.session.add(row)
-    db.session.flush()
-    audit.record("objection.restore", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                 after={"restored_date": on.isoformat()}, actor=(who.id, who.username))
+    """The restoration record (恢复信誉) after an upheld objection, notified and pushed."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        title = _("Notice of restoration of credit")
         body = _("Your objection filed on %(filed)s was upheld on %(date)s. The measures applied on the disputed "
                  "item are lifted from that day and your credit is restored; the provincial credit platform is "
                  "informed.", filed=o.filed_date.isoformat(), date=on.isoformat())
-    notices.issue(h.id, "restoration", "objection", o.id, title, body, issued_date=on, region_code=h.region_code)
-    _push(h, "credit.restored", {"objection_id": o.id, "record_id": o.record_id, "procedure_id": o.procedure_id,
+    restore(h, on, who, body, objection=o)
+
+
+def restore_after_revocation(rev, r: Record, h: Household, who: User) -> None:
+    """A confirmed revocation decision (SPEC §4) of a record that had counted — so measures had been applied on
+    it (its tier's from its determination): the restoration record (恢复信誉, SPEC §9), notified and pushed. A
+    record revoked on its determination day never counted and needs none."""
+    det = db.session.scalar(sa.select(Determination.determination_date).where(Determination.record_id == r.id))
+    if det is None or det >= rev.revoked_date:
+        return
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        body = _("The record of %(occurred)s in your household credit archive was revoked on %(date)s. The measures "
+                 "applied on it are lifted from that day and your credit is restored; the provincial credit "
+                 "platform is informed.", occurred=r.occurred_date.isoformat(), date=rev.revoked_date.isoformat())
+    restore(h, rev.revoked_date, who, body, revocation=rev, record_id=r.id)
+
+
+def restore(h: Household, on: date, who: User, body: str, *, objection: Objection | None = None, revocation=None,
+            record_id: int | None = None) -> Restoration:
+    """The one path writing a restoration (恢复信誉): kept as a fact, audited, notified and pushed (SPEC §9)."""
+    from ..lists.common import _push
+    from ..notices import service as notices
+    row = Restoration(objection_id=objection.id if objection else None,
+                      revocation_id=revocation.id if revocation is not None else None, household_id=h.id,
+                      restored_date=on, dt=get_clock().now_utc())
+    db.session.add(row)
+    db.session.flush()
+    ref_type, ref_id = ("objection", objection.id) if objection else ("revocation", revocation.id)
+    if objection is not None:
+        record_id = objection.record_id
+    audit.record(f"{ref_type}.restore", ref_type, ref_id, household_id=h.id, region_code=h.region_code,
+                 after={"restored_date": on.isoformat(), "restoration": row.id}, actor=(who.id, who.username))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        title = _("Notice of restoration of credit")
+    notices.issue(h.id, "restoration", ref_type, ref_id, title, body, issued_date=on, region_code=h.region_code)
+    _push(h, "credit.restored", {"objection_id": objection.id if objection else None,
+                                 "revocation_id": revocation.id if revocation is not None else None,
+                                 "record_id": record_id,
+                                 "procedure_id": objection.procedure_id if objection else None,
                                  "restored_date": on.isoformat(), "disclose": False})
+    return row
 
 
 def _result_notice(o: Objection, h: Household, p: ObjectionProposal, on: date) -> None:

@@ -546,6 +546,8 @@ def decide_revocation(proposal_id: int, decision: str, note: str, who: User):
             raise Conflict(_l("This record has already been revoked."))
         rev = _revoke(r, h, proposal.reason, proposal.note, who)
         _revocation_notice(r, h, rev)
+        from ..appeals import service as appeals
+        appeals.restore_after_revocation(rev, r, h, who)  # where measures had been applied (SPEC §9)
     return row
 
 

@@ -181,6 +181,35 @@ def test_spec9_upheld_objection_revokes_with_objection_upheld_restores_and_notif
         id=oid, filed=date(2026, 9, 28), record_id=world.record.id, decided=date(2026, 10, 14), outcome="upheld"),)
 
 
+def test_spec9_confirmed_revocation_of_a_record_that_counted_restores_notifies_and_pushes(world, clock):
+    """恢复信誉 after a revocation decision (SPEC §4, §9): the record counted from its determination, so its
+    tier's measures had applied; confirmed revocation → a restoration kept, the household notified, the platform
+    told (status `restored`). A record revoked on its determination day never counted: no restoration."""
+    from housingcredit.platform.payload import build
+    from tests.records.helpers import revoke
+    proposer = make_user("caseworker", "420100")
+    clock.set(date(2026, 10, 12))
+    revoke(world.record, proposer, world.reviewer, reason="error", note="登记错误")
+    rev = db.session.scalar(sa.select(Revocation).where(Revocation.record_id == world.record.id))
+    restoration = db.session.scalar(sa.select(Restoration).where(Restoration.revocation_id == rev.id))
+    assert (restoration.restored_date, restoration.objection_id, restoration.household_id) == (
+        date(2026, 10, 12), None, world.household.id)
+    notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "restoration",
+                                                       Notice.household_id == world.household.id))
+    assert notice.ref_type == "revocation" and "2026-10-12" in notice.body
+    pushed = db.session.scalar(sa.select(OutboxEvent).where(OutboxEvent.kind == "credit.restored"))
+    message = build(pushed)
+    assert (message["status"], message["status_date"], message["source_ref"]) == (
+        "restored", "2026-10-12", f"record:{world.record.id}")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "revocation.restore")) == 1
+    # revoked on its determination day: it never counted, nothing to restore
+    same_day = make_record(world.household, world.recorder, "HB08", occurred=date(2026, 10, 9))
+    confirm(same_day, world.reviewer)
+    revoke(same_day, proposer, world.reviewer)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Restoration)) == 1
+
+
 def test_spec9_repeat_after_rejection_needs_new_materials_and_suspends_nothing(world, clock, api_client):
     checker = make_user("caseworker", "420100")
     clock.set(date(2026, 9, 28))
