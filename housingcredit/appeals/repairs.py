@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from .. import decisions
 from ..accounts import gate
 from ..accounts.models import Role, User
 from ..archives.models import Household
@@ -423,16 +424,12 @@ def propose(application_id: int, data: dict, who: User) -> RepairProposal:
             if not reasons:
                 raise InvalidInput(_l("The input is not valid."), errors={"reasons": [
                     _("State why the behaviour was not intentional (HB 七).")]})
-    clock = get_clock()
-    p = RepairProposal(application_id=a.id, outcome=clean["outcome"], reasons=reasons,
-                       non_intentional=bool(clean["non_intentional"]), by_id=who.id, proposed_date=today,
-                       dt=clock.now_utc())
-    db.session.add(p)
-    db.session.flush()
-    audit.record("repair.propose", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": p.id, "outcome": p.outcome, "non_intentional": p.non_intentional},
-                 actor=(who.id, who.username))
-    return p
+    return decisions.propose(
+        h, who, lambda _today, now: RepairProposal(application_id=a.id, outcome=clean["outcome"], reasons=reasons,
+                                                   non_intentional=bool(clean["non_intentional"]), by_id=who.id,
+                                                   proposed_date=today, dt=now),
+        action="repair.propose", object_type="repair", object_id=a.id,
+        after=lambda p: {"proposal": p.id, "outcome": p.outcome, "non_intentional": p.non_intentional})
 
 
 def decide(application_id: int, data: dict, who: User) -> RepairReview:
@@ -443,27 +440,21 @@ def decide(application_id: int, data: dict, who: User) -> RepairReview:
     h = _household(a.household_id, who, "record.determine", household_may=False)
     clean = load(ObjectionDecisionIn(), data or {})
     record = db.session.get(Record, a.record_id)
-    if who.id in (a.handler_id, record.recorded_by_id):
-        raise Forbidden(_l("You handle this application or recorded the behaviour: another reviewer must decide "
-                           "it (two people, SPEC §4)."))
-    scoring.lock_household(h.id)
-    if decision_of(a)[0] is not None:
-        raise Conflict(_l("This application has already been decided."))
-    proposal = next((p for p in a.proposals if p.review is None), None)
-    if proposal is None:
-        raise Conflict(_l("The handler has not proposed a decision yet."))
-    clock = get_clock()
-    today = clock.today()
     confirmed = clean["decision"] == "confirmed"
-    review = RepairReview(proposal_id=proposal.id, confirmed=confirmed, note=clean["note"], by_id=who.id,
-                          decided_date=today, dt=clock.now_utc())
-    db.session.add(review)
-    db.session.flush()
-    db.session.refresh(proposal, ["review"])
-    audit.record("repair.decide", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "confirmed": confirmed,
-                        "outcome": proposal.outcome if confirmed else None, "decided_date": today.isoformat()},
-                 actor=(who.id, who.username))
+    review, proposal = decisions.decide(
+        h, who, excluded=(a.handler_id, record.recorded_by_id),
+        forbidden=_l("You handle this application or recorded the behaviour: another reviewer must decide it (two "
+                     "people, SPEC §4)."),
+        decided=lambda: decision_of(a)[0] is not None,
+        decided_message=_l("This application has already been decided."),
+        proposal=lambda: next((p for p in a.proposals if p.review is None), None),
+        awaiting_message=_l("The handler has not proposed a decision yet."),
+        make=lambda p, today, now: RepairReview(proposal_id=p.id, confirmed=confirmed, note=clean["note"],
+                                                by_id=who.id, decided_date=today, dt=now),
+        relation="review", action="repair.decide", object_type="repair", object_id=a.id,
+        after=lambda row, p: {"proposal": p.id, "confirmed": confirmed, "outcome": p.outcome if confirmed else None,
+                              "decided_date": row.decided_date.isoformat()})
+    today = review.decided_date
     if not confirmed:
         return review
     if proposal.outcome == GRANTED:

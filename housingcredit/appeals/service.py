@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from .. import decisions
 from ..accounts import gate
 from ..accounts.models import Role, User
 from ..archives.models import Household
@@ -294,14 +295,12 @@ def propose(objection_id: int, data: dict, who: User) -> ObjectionProposal:
         raise Conflict(_l("This objection has already been decided."))
     if _open_proposal(o) is not None:
         raise Conflict(_l("A proposal on this objection is already awaiting review."))
-    clock = get_clock()
-    p = ObjectionProposal(objection_id=o.id, outcome=clean["outcome"], reasons=clean["reasons"], by_id=who.id,
-                          proposed_date=clock.today(), dt=clock.now_utc())
-    db.session.add(p)
-    db.session.flush()
-    audit.record("objection.propose", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": p.id, "outcome": p.outcome}, actor=(who.id, who.username))
-    return p
+    return decisions.propose(
+        h, who, lambda today, now: ObjectionProposal(objection_id=o.id, outcome=clean["outcome"],
+                                                     reasons=clean["reasons"], by_id=who.id, proposed_date=today,
+                                                     dt=now),
+        action="objection.propose", object_type="objection", object_id=o.id,
+        after=lambda p: {"proposal": p.id, "outcome": p.outcome})
 
 
 def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
@@ -313,27 +312,19 @@ def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
     h = _household(o.household_id, who, "record.determine", household_may=False)
     clean = load(ObjectionDecisionIn(), data or {})
     record = db.session.get(Record, o.record_id) if o.record_id is not None else None
-    if who.id == o.handler_id or (record is not None and who.id == record.recorded_by_id):
-        raise Forbidden(_l("You handled this objection or recorded the disputed behaviour: another reviewer must "
-                           "decide it (two people, SPEC §4)."))
-    scoring.lock_household(h.id)
-    if decision_of(o)[0] is not None:
-        raise Conflict(_l("This objection has already been decided."))
-    proposal = _open_proposal(o)
-    if proposal is None:
-        raise Conflict(_l("The handler has not proposed a result yet."))
-    clock = get_clock()
-    today = clock.today()
     confirmed = clean["decision"] == "confirmed"
-    review = ObjectionReview(proposal_id=proposal.id, confirmed=confirmed, note=clean["note"], by_id=who.id,
-                             decided_date=today, dt=clock.now_utc())
-    db.session.add(review)
-    db.session.flush()
-    db.session.refresh(proposal, ["review"])
-    audit.record("objection.decide", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "confirmed": confirmed,
-                        "outcome": proposal.outcome if confirmed else None, "decided_date": today.isoformat()},
-                 actor=(who.id, who.username))
+    review, proposal = decisions.decide(
+        h, who, excluded=(o.handler_id, record.recorded_by_id if record is not None else None),
+        forbidden=_l("You handled this objection or recorded the disputed behaviour: another reviewer must decide "
+                     "it (two people, SPEC §4)."),
+        decided=lambda: decision_of(o)[0] is not None, decided_message=_l("This objection has already been decided."),
+        proposal=lambda: _open_proposal(o), awaiting_message=_l("The handler has not proposed a result yet."),
+        make=lambda p, today, now: ObjectionReview(proposal_id=p.id, confirmed=confirmed, note=clean["note"],
+                                                   by_id=who.id, decided_date=today, dt=now),
+        relation="review", action="objection.decide", object_type="objection", object_id=o.id,
+        after=lambda row, p: {"proposal": p.id, "confirmed": confirmed, "outcome": p.outcome if confirmed else None,
+                              "decided_date": row.decided_date.isoformat()})
+    today = review.decided_date
     if not confirmed:
         return review
     upheld = proposal.outcome == UPHELD
