@@ -107,6 +107,9 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
     household = db.session.get(Household, record.household_id)
     proposals = service.revocation_proposals(record.id)
     corrections = service.corrections_of(record.id)
+    if who.role == Role.household:  # a proposal is never shown to the household, only what was confirmed (§4)
+        proposals = []
+        corrections = [c for c in corrections if c.decision is not None and c.decision.decision == "confirmed"]
     db.session.commit()  # the staff read is logged
     state = record_status(record)
     open_proposal = next((p for p in proposals if p.decision is None), None)
@@ -123,6 +126,7 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
         reason_labels=REASON_LABELS, behaviour=_behaviour(record.code, record.region_code), title_of=title_of,
         tier_label=tier_label, source_label=_source_label(record.source),
         own_record=record.recorded_by_id == who.id, can_determine=can_determine, can_revoke=can_revoke,
+        household_view=who.role == Role.household,
         proposals=proposals, corrections=corrections, open_proposal=open_proposal, can_decide_revocation=can_decide_revocation,
         decision_form=RevocationDecisionForm(), open_correction=open_correction, can_correct=can_correct,
         can_decide_correction=can_decide_correction, correction_form=correction_form or CorrectionForm(),
@@ -346,7 +350,9 @@ def credit_panel(household, as_of=None) -> dict:
     _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
     version = service.version_today()
     return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
-            "records": records, "reason_labels": REASON_LABELS, "status_of": record_status, "status_labels": STATUS_LABELS,
+            "records": records, "reason_labels": REASON_LABELS,
+            "household_view": who.role == Role.household,  # in its words: no codes, no staff pages
+            "status_of": record_status, "status_labels": STATUS_LABELS,
             "marks": service.later_changes(household.id, result.as_of),
             "chart": history_chart(points, version), "can_record": gate.can("record.create", who)
             and who.role != Role.household, "tier_label": tier_label, "title_of": title_of,
