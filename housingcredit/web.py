@@ -46,6 +46,7 @@ def template_helpers():
         items = [{"url": _url("workbench.home"), "label": _l("To-do")}] if gate.is_staff(current_user) else []
         if gate.can("record.determine"):
             items.append({"url": _url("records.review_queue"), "label": _l("Review queue")})
+            items.append({"url": _url("records.change_queue"), "label": _l("Revocations and corrections")})
         if gate.can("lists.read"):
             items.append({"url": _url("lists.watch_list"), "label": _l("Watch list")})
             items.append({"url": _url("lists.due"), "label": _l("Due")})

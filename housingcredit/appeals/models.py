@@ -125,12 +125,16 @@ class ObjectionReview(IdMixin, Base):
 
 
 class Restoration(IdMixin, Base):
-    """A restoration of credit (恢复信誉) after an upheld objection against an item measures had been applied on."""
+    """A restoration of credit (恢复信誉, SPEC §9) where measures had been applied on an item that fell: after an
+    upheld objection (`objection_id`) or a confirmed revocation decision (`revocation_id`) — exactly one."""
 
     __tablename__ = "restorations"
-    __table_args__ = (sa.Index("ix_restorations_household_id", "household_id"),)
+    __table_args__ = (sa.Index("ix_restorations_household_id", "household_id"),
+                      sa.CheckConstraint("(objection_id IS NULL) <> (revocation_id IS NULL)",
+                                         name="restoration_one_ground"))
 
-    objection_id: Mapped[int] = big_fk("objections.id", unique=True)
+    objection_id: Mapped[int | None] = big_fk("objections.id", unique=True)
+    revocation_id: Mapped[int | None] = big_fk("revocations.id", unique=True)
     household_id: Mapped[int] = big_fk("households.id")
     restored_date: Mapped[date]
     dt: Mapped[datetime]

@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from .. import decisions
 from ..accounts import gate
 from ..accounts.models import Role, User
 from ..archives.models import Household
@@ -109,11 +110,10 @@ def _refresh(a: RepairApplication) -> RepairApplication:
 
 
 def get_repair(application_id: int, who: User) -> RepairApplication:
+    """An application, for its own household or staff of the region; a staff read is logged (SPEC §1)."""
     a = _load(application_id)
-    h = _household(a.household_id, who)
-    if who.role != Role.household:
-        audit.record("repair.read", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, a.household_id), "credit.read", who, "repair.read", "repair",
+                        a.id)
     return a
 
 
@@ -139,14 +139,14 @@ def open_repairs(who: User, region_code: str | None = None) -> list[RepairApplic
 
 
 def get_material(material_id: int, who: User):
+    """A repair application's uploaded file (materials or the signed commitment) and where its bytes are: for the
+    household itself and staff of its region; a staff download is logged as a read (`materials.read`)."""
     m = db.session.get(RepairMaterial, material_id)
     if m is None:
         raise NotFound()
     a = db.session.get(RepairApplication, m.application_id)
-    h = _household(a.household_id, who)
-    if who.role != Role.household:
-        audit.record("repair.material_read", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, a.household_id), "credit.read", who, "materials.read", "repair",
+                        a.id)
     return m, storage.path_for(m.sha256)
 
 
@@ -434,16 +434,12 @@ def propose(application_id: int, data: dict, who: User) -> RepairProposal:
             if not reasons:
                 raise InvalidInput(_l("The input is not valid."), errors={"reasons": [
                     _("State why the behaviour was not intentional (HB 七).")]})
-    clock = get_clock()
-    p = RepairProposal(application_id=a.id, outcome=clean["outcome"], reasons=reasons,
-                       non_intentional=bool(clean["non_intentional"]), by_id=who.id, proposed_date=today,
-                       dt=clock.now_utc())
-    db.session.add(p)
-    db.session.flush()
-    audit.record("repair.propose", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": p.id, "outcome": p.outcome, "non_intentional": p.non_intentional},
-                 actor=(who.id, who.username))
-    return p
+    return decisions.propose(
+        h, who, lambda _today, now: RepairProposal(application_id=a.id, outcome=clean["outcome"], reasons=reasons,
+                                                   non_intentional=bool(clean["non_intentional"]), by_id=who.id,
+                                                   proposed_date=today, dt=now),
+        action="repair.propose", object_type="repair", object_id=a.id,
+        after=lambda p: {"proposal": p.id, "outcome": p.outcome, "non_intentional": p.non_intentional})
 
 
 def decide(application_id: int, data: dict, who: User) -> RepairReview:
@@ -454,27 +450,21 @@ def decide(application_id: int, data: dict, who: User) -> RepairReview:
     h = _household(a.household_id, who, "record.determine", household_may=False)
     clean = load(ObjectionDecisionIn(), data or {})
     record = db.session.get(Record, a.record_id)
-    if who.id in (a.handler_id, record.recorded_by_id):
-        raise Forbidden(_l("You handle this application or recorded the behaviour: another reviewer must decide "
-                           "it (two people, SPEC §4)."))
-    scoring.lock_household(h.id)
-    if decision_of(a)[0] is not None:
-        raise Conflict(_l("This application has already been decided."))
-    proposal = next((p for p in a.proposals if p.review is None), None)
-    if proposal is None:
-        raise Conflict(_l("The handler has not proposed a decision yet."))
-    clock = get_clock()
-    today = clock.today()
     confirmed = clean["decision"] == "confirmed"
-    review = RepairReview(proposal_id=proposal.id, confirmed=confirmed, note=clean["note"], by_id=who.id,
-                          decided_date=today, dt=clock.now_utc())
-    db.session.add(review)
-    db.session.flush()
-    db.session.refresh(proposal, ["review"])
-    audit.record("repair.decide", "repair", a.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "confirmed": confirmed,
-                        "outcome": proposal.outcome if confirmed else None, "decided_date": today.isoformat()},
-                 actor=(who.id, who.username))
+    review, proposal = decisions.decide(
+        h, who, excluded=(a.handler_id, record.recorded_by_id),
+        forbidden=_l("You handle this application or recorded the behaviour: another reviewer must decide it (two "
+                     "people, SPEC §4)."),
+        decided=lambda: decision_of(a)[0] is not None,
+        decided_message=_l("This application has already been decided."),
+        proposal=lambda: next((p for p in a.proposals if p.review is None), None),
+        awaiting_message=_l("The handler has not proposed a decision yet."),
+        make=lambda p, today, now: RepairReview(proposal_id=p.id, confirmed=confirmed, note=clean["note"],
+                                                by_id=who.id, decided_date=today, dt=now),
+        relation="review", action="repair.decide", object_type="repair", object_id=a.id,
+        after=lambda row, p: {"proposal": p.id, "confirmed": confirmed, "outcome": p.outcome if confirmed else None,
+                              "decided_date": row.decided_date.isoformat()})
+    today = review.decided_date
     if not confirmed:
         return review
     if proposal.outcome == GRANTED:

@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from .. import decisions
 from ..accounts import gate
 from ..accounts.models import Role, User
 from ..archives.models import Household
@@ -78,11 +79,10 @@ def _household(household_id: int | None, who: User, permission: str = "credit.re
 
 
 def get_objection(objection_id: int, who: User) -> Objection:
+    """An objection, for its own household or staff of the region; a staff read is logged (one gate, SPEC §1)."""
     o = _load(objection_id)
-    h = _household(o.household_id, who)
-    if who.role != Role.household:
-        audit.record("objection.read", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, o.household_id), "credit.read", who, "objection.read",
+                        "objection", o.id)
     return o
 
 
@@ -113,14 +113,14 @@ def open_objections(who: User) -> list[Objection]:
 
 
 def get_material(material_id: int, who: User):
+    """An objection's uploaded file and where its bytes are: for the household itself and staff of its region
+    (another household, or staff elsewhere, get 404); a staff download is logged as a read (`materials.read`)."""
     m = db.session.get(ObjectionMaterial, material_id)
     if m is None:
         raise NotFound()
     o = db.session.get(Objection, m.objection_id)
-    h = _household(o.household_id, who)
-    if who.role != Role.household:
-        audit.record("objection.material_read", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                     actor=(who.id, who.username))
+    gate.read_household(db.session.get(Household, o.household_id), "credit.read", who, "materials.read",
+                        "objection", o.id)
     return m, storage.path_for(m.sha256)
 
 
@@ -296,14 +296,12 @@ def propose(objection_id: int, data: dict, who: User) -> ObjectionProposal:
         raise Conflict(_l("This objection has already been decided."))
     if _open_proposal(o) is not None:
         raise Conflict(_l("A proposal on this objection is already awaiting review."))
-    clock = get_clock()
-    p = ObjectionProposal(objection_id=o.id, outcome=clean["outcome"], reasons=clean["reasons"], by_id=who.id,
-                          proposed_date=clock.today(), dt=clock.now_utc())
-    db.session.add(p)
-    db.session.flush()
-    audit.record("objection.propose", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": p.id, "outcome": p.outcome}, actor=(who.id, who.username))
-    return p
+    return decisions.propose(
+        h, who, lambda today, now: ObjectionProposal(objection_id=o.id, outcome=clean["outcome"],
+                                                     reasons=clean["reasons"], by_id=who.id, proposed_date=today,
+                                                     dt=now),
+        action="objection.propose", object_type="objection", object_id=o.id,
+        after=lambda p: {"proposal": p.id, "outcome": p.outcome})
 
 
 def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
@@ -315,27 +313,19 @@ def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
     h = _household(o.household_id, who, "record.determine", household_may=False)
     clean = load(ObjectionDecisionIn(), data or {})
     record = db.session.get(Record, o.record_id) if o.record_id is not None else None
-    if who.id == o.handler_id or (record is not None and who.id == record.recorded_by_id):
-        raise Forbidden(_l("You handled this objection or recorded the disputed behaviour: another reviewer must "
-                           "decide it (two people, SPEC §4)."))
-    scoring.lock_household(h.id)
-    if decision_of(o)[0] is not None:
-        raise Conflict(_l("This objection has already been decided."))
-    proposal = _open_proposal(o)
-    if proposal is None:
-        raise Conflict(_l("The handler has not proposed a result yet."))
-    clock = get_clock()
-    today = clock.today()
     confirmed = clean["decision"] == "confirmed"
-    review = ObjectionReview(proposal_id=proposal.id, confirmed=confirmed, note=clean["note"], by_id=who.id,
-                             decided_date=today, dt=clock.now_utc())
-    db.session.add(review)
-    db.session.flush()
-    db.session.refresh(proposal, ["review"])
-    audit.record("objection.decide", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "confirmed": confirmed,
-                        "outcome": proposal.outcome if confirmed else None, "decided_date": today.isoformat()},
-                 actor=(who.id, who.username))
+    review, proposal = decisions.decide(
+        h, who, excluded=(o.handler_id, record.recorded_by_id if record is not None else None),
+        forbidden=_l("You handled this objection or recorded the disputed behaviour: another reviewer must decide "
+                     "it (two people, SPEC §4)."),
+        decided=lambda: decision_of(o)[0] is not None, decided_message=_l("This objection has already been decided."),
+        proposal=lambda: _open_proposal(o), awaiting_message=_l("The handler has not proposed a result yet."),
+        make=lambda p, today, now: ObjectionReview(proposal_id=p.id, confirmed=confirmed, note=clean["note"],
+                                                   by_id=who.id, decided_date=today, dt=now),
+        relation="review", action="objection.decide", object_type="objection", object_id=o.id,
+        after=lambda row, p: {"proposal": p.id, "confirmed": confirmed, "outcome": p.outcome if confirmed else None,
+                              "decided_date": row.decided_date.isoformat()})
+    today = review.decided_date
     if not confirmed:
         return review
     upheld = proposal.outcome == UPHELD
@@ -364,22 +354,52 @@ def _measures_had_applied(o: Objection, record: Record | None) -> bool:
 
 
 def _restore(o: Objection, h: Household, on: date, who: User) -> None:
-    """The restoration record (恢复信誉), notified and pushed."""
-    from ..lists.common import _push
-    from ..notices import service as notices
-    row = Restoration(objection_id=o.id, household_id=h.id, restored_date=on, dt=get_clock().now_utc())
-    db.session.add(row)
-    db.session.flush()
-    audit.record("objection.restore", "objection", o.id, household_id=h.id, region_code=h.region_code,
-                 after={"restored_date": on.isoformat()}, actor=(who.id, who.username))
+    """The restoration record (恢复信誉) after an upheld objection, notified and pushed."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        title = _("Notice of restoration of credit")
         body = _("Your objection filed on %(filed)s was upheld on %(date)s. The measures applied on the disputed "
                  "item are lifted from that day and your credit is restored; the provincial credit platform is "
                  "informed.", filed=o.filed_date.isoformat(), date=on.isoformat())
-    notices.issue(h.id, "restoration", "objection", o.id, title, body, issued_date=on, region_code=h.region_code)
-    _push(h, "credit.restored", {"objection_id": o.id, "record_id": o.record_id, "procedure_id": o.procedure_id,
+    restore(h, on, who, body, objection=o)
+
+
+def restore_after_revocation(rev, r: Record, h: Household, who: User) -> None:
+    """A confirmed revocation decision (SPEC §4) of a record that had counted — so measures had been applied on
+    it (its tier's from its determination): the restoration record (恢复信誉, SPEC §9), notified and pushed. A
+    record revoked on its determination day never counted and needs none."""
+    det = db.session.scalar(sa.select(Determination.determination_date).where(Determination.record_id == r.id))
+    if det is None or det >= rev.revoked_date:
+        return
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        body = _("The record of %(occurred)s in your household credit archive was revoked on %(date)s. The measures "
+                 "applied on it are lifted from that day and your credit is restored; the provincial credit "
+                 "platform is informed.", occurred=r.occurred_date.isoformat(), date=rev.revoked_date.isoformat())
+    restore(h, rev.revoked_date, who, body, revocation=rev, record_id=r.id)
+
+
+def restore(h: Household, on: date, who: User, body: str, *, objection: Objection | None = None, revocation=None,
+            record_id: int | None = None) -> Restoration:
+    """The one path writing a restoration (恢复信誉): kept as a fact, audited, notified and pushed (SPEC §9)."""
+    from ..lists.common import _push
+    from ..notices import service as notices
+    row = Restoration(objection_id=objection.id if objection else None,
+                      revocation_id=revocation.id if revocation is not None else None, household_id=h.id,
+                      restored_date=on, dt=get_clock().now_utc())
+    db.session.add(row)
+    db.session.flush()
+    ref_type, ref_id = ("objection", objection.id) if objection else ("revocation", revocation.id)
+    if objection is not None:
+        record_id = objection.record_id
+    audit.record(f"{ref_type}.restore", ref_type, ref_id, household_id=h.id, region_code=h.region_code,
+                 after={"restored_date": on.isoformat(), "restoration": row.id}, actor=(who.id, who.username))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        title = _("Notice of restoration of credit")
+    notices.issue(h.id, "restoration", ref_type, ref_id, title, body, issued_date=on, region_code=h.region_code)
+    _push(h, "credit.restored", {"objection_id": objection.id if objection else None,
+                                 "revocation_id": revocation.id if revocation is not None else None,
+                                 "record_id": record_id,
+                                 "procedure_id": objection.procedure_id if objection else None,
                                  "restored_date": on.isoformat(), "disclose": False})
+    return row
 
 
 def _result_notice(o: Objection, h: Household, p: ObjectionProposal, on: date) -> None:

@@ -3,7 +3,7 @@ counter, see the open ones with their due dates (overdue first), propose and dec
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
@@ -176,6 +176,27 @@ def decide(objection_id: int):
         db.session.commit()
         flash(_("The decision was saved; the household gets the written result."), "success")
     return redirect(url_for("appeals.show", objection_id=objection_id))
+
+
+def _download(row, path):
+    db.session.commit()  # the staff read is logged
+    if not path.is_file():
+        raise NotFound()
+    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename)
+
+
+@bp.route("/objection-materials/<int:objection_material_id>")
+@login_required
+def objection_material(objection_material_id: int):
+    """An objection's uploaded file: the household itself and staff of its region (audited as a read)."""
+    return _download(*service.get_material(objection_material_id, gate.user()))
+
+
+@bp.route("/repair-materials/<int:repair_material_id>")
+@login_required
+def repair_material(repair_material_id: int):
+    """A repair application's uploaded file: the household itself and staff of its region (audited as a read)."""
+    return _download(*repairs.get_material(repair_material_id, gate.user()))
 
 
 # ---- credit repair (信用修复): the household's page, the counter, the staff's list and the handler's page ---------

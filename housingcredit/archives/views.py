@@ -153,8 +153,12 @@ def _render_archive(household, own: bool):
               "household_notices": notices.for_household(household.id), "reports": reports_panel(household)}
     size = current_app.config["PAGE_SIZE"]
     before = request.args.get("before", type=int)
-    entries = audit.history(household.id, limit=size + 1, before=before)
+    # the household's own page: its archive's changes only (records, lists and notices have their own panels in
+    # its words), each by role and office, never a login name or a raw field name (issue 22)
+    entries = audit.history(household.id, limit=size + 1, before=before, prefix="household." if own else None)
     changes = [_change(e) for e in entries[:size]]
+    if own:
+        changes = _for_household(changes, entries[:size])
     older = entries[size - 1].id if len(entries) > size else None
     if own:  # who looked at my file (SPEC §1): office, role, business and purpose, time — no staff names
         from ..audit.reads import staff_reads
@@ -219,6 +223,33 @@ def _member_changes(before: list, after: list) -> list[dict]:
         if mid not in new:
             rows.append({"label": _("Member removed"), "before": _member_text(m), "after": "—"})
     return rows
+
+
+def _for_household(changes: list[dict], entries) -> list[dict]:
+    """The change history as a household reads it: who by role and office ("you", "the system"), and only the
+    fields that have a name in words."""
+    import sqlalchemy as sa
+
+    from ..accounts import regions
+    from ..accounts.models import Role, User
+    from ..audit.reads import ROLE_LABELS
+    who = gate.user()
+    ids = {e.actor_id for e in entries if e.actor_id is not None}
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))} if ids else {}
+    named = {str(v) for v in (*FIELD_LABELS.values(), *HISTORY_LABELS.values())} | {
+        _("Member added"), _("Member changed"), _("Member removed")}
+    out = []
+    for c, e in zip(changes, entries):
+        u = users.get(e.actor_id)
+        if u is None:
+            actor = _("The system")
+        elif u.id == who.id or u.role == Role.household:
+            actor = _("You")
+        else:
+            actor = f"{regions.full_name(u.region_code) or u.region_code} {ROLE_LABELS.get(u.role, '')}"
+        out.append({**c, "entry": {**c["entry"], "actor_label": actor},
+                    "rows": [r for r in c["rows"] if r["label"] in named]})
+    return out
 
 
 def _change(entry) -> dict:

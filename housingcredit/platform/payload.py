@@ -105,6 +105,11 @@ def build(e, extra: dict | None = None) -> dict:
         _punishment(m, p)
     elif e.kind.startswith("watch_list."):
         _watch(m, e, p)
+    elif e.kind == "credit.restored":  # 恢复信誉 (SPEC §9): what fell, and from when
+        ref = (f"record:{p['record_id']}" if p.get("record_id") else
+               f"procedure:{p.get('procedure_id')}" if p.get("procedure_id") else None)
+        m.update(status="restored", disclose=False, decision_date=p.get("restored_date"),
+                 status_date=p.get("restored_date"), source_ref=ref)
     elif e.kind == "audit.checkpoint":
         m.update(status="checkpoint", disclose=False, checkpoint=p, authority_name=None, authority_credit_code=None)
     else:

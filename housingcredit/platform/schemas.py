@@ -13,9 +13,10 @@ from marshmallow import Schema, fields, validate
 GOV, PUBLIC = "government", "public"
 
 # The statuses of the national items: a record's (new, corrected, revoked, repaired), a punishment list's
-# procedure (risk_notice, publicity, listed, list_ended), the watch list's, and the audit chain's checkpoint.
+# procedure (risk_notice, publicity, listed, list_ended), the watch list's, a restoration of credit (恢复信誉) and
+# the audit chain's checkpoint.
 MESSAGE_STATUSES = ("new", "corrected", "revoked", "repaired", "risk_notice", "publicity", "listed", "list_ended",
-                    "watch_listed", "watch_changed", "watch_ended", "watch_removed", "checkpoint")
+                    "watch_listed", "watch_changed", "watch_ended", "watch_removed", "restored", "checkpoint")
 
 
 class IsoDate(fields.Date):

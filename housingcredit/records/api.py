@@ -33,9 +33,13 @@ def _files():
 
 
 def credit_payload(household_id: int, result) -> dict:
+    """The credit answer; each item marked with what decisions dated after `as_of` did to its record (SPEC §4)."""
+    from dataclasses import asdict
+    marks = service.later_changes(household_id, result.as_of)
     return {"household_id": household_id, "as_of": result.as_of, "score": result.score, "tier": result.tier,
             "total_deduction": result.total_deduction, "version": result.version,
-            "catalogue_versions": sorted({i.version for i in result.items}), "items": list(result.items)}
+            "catalogue_versions": sorted({i.version for i in result.items}),
+            "items": [{**asdict(i), "later_changes": marks.get(i.record_id, [])} for i in result.items]}
 
 
 @blp.route("/catalogue")

@@ -44,3 +44,23 @@ class RevocationDecisionForm(FlaskForm):
                                                      SelectChoice("rejected", _l("Reject the proposal"))],
                           validate_choice=False)
     note = TextAreaField(_l("Note"))
+
+
+class CorrectionForm(FlaskForm):
+    """A correction proposal (SPEC §4): facts and evidence only, with a reason from the fixed list."""
+    reason = SelectField(_l("Reason"), choices=RevokeForm.reason.kwargs["choices"], validate_choice=False)
+    note = TextAreaField(_l("Note"))
+    occurred_date = StringField(_l("Corrected date the behaviour occurred"))
+    facts = TextAreaField(_l("Corrected facts"))
+    evidence = MultipleFileField(_l("New evidence files (PDF, PNG or JPEG)"))
+
+    def data_for_service(self) -> dict:
+        return {"reason": self.reason.data or "", "note": self.note.data or "",
+                "occurred_date": (self.occurred_date.data or "").strip() or None, "facts": self.facts.data or ""}
+
+
+class CorrectionDecisionForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("confirmed", _l("Confirm the correction")),
+                                                     SelectChoice("rejected", _l("Reject the proposal"))],
+                          validate_choice=False)
+    note = TextAreaField(_l("Note"))

@@ -153,6 +153,13 @@ def record_status(r) -> str:
     return r.determination.decision.value
 
 
+class LaterChangeOut(Schema):
+    """A decision dated after the answer's date that changed the record: the answer stays, marked (SPEC §4)."""
+    kind = fields.String(metadata={"description": "revoked | corrected | repaired"})
+    on = fields.Date()
+    reason = fields.String(allow_none=True)
+
+
 class CreditItemOut(Schema):
     record_id = fields.Integer()
     code = fields.String()
@@ -164,6 +171,7 @@ class CreditItemOut(Schema):
     version = fields.String()
     determined = fields.Date()
     counts_through = fields.Date()
+    later_changes = fields.List(fields.Nested(LaterChangeOut))
 
 
 class CreditOut(Schema):

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from .. import decisions
 from ..accounts import gate, regions
 from ..accounts.models import User
 from ..archives.models import Household
@@ -118,6 +119,37 @@ def household_record_states(household_id: int, who: User, today: date | None = N
         out.append({"record": r, "behaviour": b, "state": state, "since": since,
                     "determined": det.determination_date, "corrections": corrections,
                     "revocation_reason": r.revocation.reason if r.revocation is not None else None})
+    return out
+
+
+def later_changes(household_id: int, as_of: date) -> dict[int, list[dict]]:
+    """What decisions dated after `as_of` did to the household's records (SPEC §4): an answer about `as_of` stays
+    as it was, and marks each record a later decision changed — {record_id: [{"kind": "revoked" | "corrected" |
+    "repaired", "on": date, "reason": code or None}]}, oldest first. The caller has passed the gate."""
+    from ..appeals.models import CorrectionDecision, CorrectionProposal
+    out: dict[int, list[dict]] = {}
+    rows = db.session.execute(
+        sa.select(Revocation.record_id, Revocation.revoked_date, Revocation.reason)
+        .join(Record, Record.id == Revocation.record_id)
+        .where(Record.household_id == household_id, Revocation.revoked_date > as_of)).all()
+    for rid, on, reason in rows:
+        out.setdefault(rid, []).append({"kind": "revoked", "on": on, "reason": reason})
+    rows = db.session.execute(
+        sa.select(CorrectionProposal.record_id, CorrectionDecision.decided_date, CorrectionProposal.reason)
+        .join(CorrectionDecision, CorrectionDecision.proposal_id == CorrectionProposal.id)
+        .join(Record, Record.id == CorrectionProposal.record_id)
+        .where(Record.household_id == household_id, CorrectionDecision.decision == Decision.confirmed.value,
+               CorrectionDecision.decided_date > as_of)).all()
+    for rid, on, reason in rows:
+        out.setdefault(rid, []).append({"kind": "corrected", "on": on, "reason": reason})
+    rows = db.session.execute(
+        sa.select(RecordRepair.record_id, RecordRepair.repaired_date)
+        .join(Record, Record.id == RecordRepair.record_id)
+        .where(Record.household_id == household_id, RecordRepair.repaired_date > as_of)).all()
+    for rid, on in rows:
+        out.setdefault(rid, []).append({"kind": "repaired", "on": on, "reason": None})
+    for changes in out.values():
+        changes.sort(key=lambda c: (c["on"], c["kind"]))
     return out
 
 
@@ -475,14 +507,11 @@ def propose_revocation(record_id: int, reason: str, note: str, who: User):
         raise Conflict(_l("Only a confirmed record can be revoked; a pending record is decided by its review."))
     if _pending_proposal(r.id) is not None:
         raise Conflict(_l("A revocation of this record is already awaiting its decision."))
-    clock = get_clock()
-    proposal = RevocationProposal(record_id=r.id, reason=clean["reason"], note=clean["note"], proposed_by_id=who.id,
-                                  proposed_date=clock.today(), proposed_dt=clock.now_utc())
-    db.session.add(proposal)
-    db.session.flush()
-    audit.record("record.revocation_proposed", "record", r.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "reason": proposal.reason}, actor=(who.id, who.username))
-    return proposal
+    return decisions.propose(
+        h, who, lambda today, now: RevocationProposal(record_id=r.id, reason=clean["reason"], note=clean["note"],
+                                                      proposed_by_id=who.id, proposed_date=today, proposed_dt=now),
+        action="record.revocation_proposed", object_type="record", object_id=r.id,
+        after=lambda p: {"proposal": p.id, "reason": p.reason})
 
 
 def decide_revocation(proposal_id: int, decision: str, note: str, who: User):
@@ -496,25 +525,25 @@ def decide_revocation(proposal_id: int, decision: str, note: str, who: User):
     r = _record(proposal.record_id)
     h = gate.check_household(_household_of(r), "record.determine", who)
     clean = load(RevocationDecisionIn(), {"decision": decision, "note": note or ""})
-    if who.id in (proposal.proposed_by_id, r.recorded_by_id):
-        raise Forbidden(_l("You proposed this revocation or recorded the behaviour: another reviewer must decide "
-                           "it (two people, SPEC §4)."))
-    scoring.lock_household(h.id)
-    if db.session.scalar(sa.select(RevocationDecision.id).where(RevocationDecision.proposal_id == proposal.id)):
-        raise Conflict(_l("This proposal has already been decided."))
-    clock = get_clock()
-    row = RevocationDecision(proposal_id=proposal.id, decision=clean["decision"], note=clean["note"], by_id=who.id,
-                             decided_date=clock.today(), dt=clock.now_utc())
-    db.session.add(row)
-    db.session.flush()
-    audit.record("record.revocation_decided", "record", r.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "decision": row.decision}, actor=(who.id, who.username))
+    row, _p = decisions.decide(
+        h, who, excluded=(proposal.proposed_by_id, r.recorded_by_id),
+        forbidden=_l("You proposed this revocation or recorded the behaviour: another reviewer must decide it (two "
+                     "people, SPEC §4)."),
+        decided=lambda: db.session.scalar(sa.select(RevocationDecision.id)
+                                          .where(RevocationDecision.proposal_id == proposal.id)) is not None,
+        decided_message=_l("This proposal has already been decided."), proposal=lambda: proposal,
+        make=lambda p, today, now: RevocationDecision(proposal_id=p.id, decision=clean["decision"],
+                                                      note=clean["note"], by_id=who.id, decided_date=today, dt=now),
+        action="record.revocation_decided", object_type="record", object_id=r.id,
+        after=lambda row, p: {"proposal": p.id, "decision": row.decision})
     if row.decision == Decision.confirmed.value:
         _decision, revoked, _repaired = _standing_state(r.id)
         if revoked:
             raise Conflict(_l("This record has already been revoked."))
         rev = _revoke(r, h, proposal.reason, proposal.note, who)
         _revocation_notice(r, h, rev)
+        from ..appeals import service as appeals
+        appeals.restore_after_revocation(rev, r, h, who)  # where measures had been applied (SPEC §9)
     return row
 
 
@@ -616,19 +645,15 @@ def propose_correction(record_id: int, data: dict, files, who: User):
         raise Conflict(_l("Only a confirmed record can be corrected; a pending record is decided by its review."))
     if _pending_correction(r.id) is not None:
         raise Conflict(_l("A correction of this record is already awaiting its decision."))
-    clock = get_clock()
-    proposal = CorrectionProposal(record_id=r.id, reason=clean["reason"], note=clean["note"],
-                                  occurred_date=occurred, facts=facts, evidence=_evidence_lines(uploads),
-                                  before_occurred_date=r.occurred_date, before_facts=r.facts,
-                                  before_evidence=" ".join(e.sha256 for e in r.evidence), proposed_by_id=who.id,
-                                  proposed_date=today, proposed_dt=clock.now_utc())
-    db.session.add(proposal)
-    db.session.flush()
-    audit.record("record.correction_proposed", "record", r.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "reason": proposal.reason,
-                        "occurred_date": occurred.isoformat(), "evidence": [u.sha256 for u in uploads]},
-                 actor=(who.id, who.username))
-    return proposal
+    return decisions.propose(
+        h, who, lambda _today, now: CorrectionProposal(
+            record_id=r.id, reason=clean["reason"], note=clean["note"], occurred_date=occurred, facts=facts,
+            evidence=_evidence_lines(uploads), before_occurred_date=r.occurred_date, before_facts=r.facts,
+            before_evidence=" ".join(e.sha256 for e in r.evidence), proposed_by_id=who.id, proposed_date=today,
+            proposed_dt=now),
+        action="record.correction_proposed", object_type="record", object_id=r.id,
+        after=lambda p: {"proposal": p.id, "reason": p.reason, "occurred_date": occurred.isoformat(),
+                         "evidence": [u.sha256 for u in uploads]})
 
 
 def decide_correction(proposal_id: int, decision: str, note: str, who: User):
@@ -642,26 +667,24 @@ def decide_correction(proposal_id: int, decision: str, note: str, who: User):
     r = _record(proposal.record_id)
     h = gate.check_household(_household_of(r), "record.determine", who)
     clean = load(RevocationDecisionIn(), {"decision": decision, "note": note or ""})
-    if who.id in (proposal.proposed_by_id, r.recorded_by_id):
-        raise Forbidden(_l("You proposed this correction or recorded the behaviour: another reviewer must decide "
-                           "it (two people, SPEC §4)."))
-    scoring.lock_household(h.id)
-    if db.session.scalar(sa.select(CorrectionDecision.id).where(CorrectionDecision.proposal_id == proposal.id)):
-        raise Conflict(_l("This proposal has already been decided."))
-    clock = get_clock()
-    row = CorrectionDecision(proposal_id=proposal.id, decision=clean["decision"], note=clean["note"], by_id=who.id,
-                             decided_date=clock.today(), dt=clock.now_utc())
-    db.session.add(row)
-    db.session.flush()
-    audit.record("record.correction_decided", "record", r.id, household_id=h.id, region_code=h.region_code,
-                 after={"proposal": proposal.id, "decision": row.decision}, actor=(who.id, who.username))
+    row, _p = decisions.decide(
+        h, who, excluded=(proposal.proposed_by_id, r.recorded_by_id),
+        forbidden=_l("You proposed this correction or recorded the behaviour: another reviewer must decide it (two "
+                     "people, SPEC §4)."),
+        decided=lambda: db.session.scalar(sa.select(CorrectionDecision.id)
+                                          .where(CorrectionDecision.proposal_id == proposal.id)) is not None,
+        decided_message=_l("This proposal has already been decided."), proposal=lambda: proposal,
+        make=lambda p, today, now: CorrectionDecision(proposal_id=p.id, decision=clean["decision"],
+                                                      note=clean["note"], by_id=who.id, decided_date=today, dt=now),
+        action="record.correction_decided", object_type="record", object_id=r.id,
+        after=lambda row, p: {"proposal": p.id, "decision": row.decision})
     if row.decision != Decision.confirmed.value:
         return row
     if _standing_state(r.id)[1]:
         raise Conflict(_l("This record has already been revoked."))
     # The current facts are the corrected ones; the earlier version is kept in the proposal (before_*).
     r.occurred_date, r.facts = proposal.occurred_date, proposal.facts
-    now = clock.now_utc()
+    now = get_clock().now_utc()
     for line in filter(None, proposal.evidence.splitlines()):
         sha, content_type, size, filename = line.split(" ", 3)
         db.session.add(Evidence(record_id=r.id, filename=filename, content_type=content_type, size=int(size),
@@ -683,6 +706,24 @@ def decide_correction(proposal_id: int, decision: str, note: str, who: User):
     notices.issue(h.id, "correction", "correction", proposal.id, title, body, issued_date=row.decided_date,
                   region_code=h.region_code)
     return row
+
+
+def open_change_proposals(who: User) -> list[dict]:
+    """The reviewer's queue of revocations and corrections awaiting a decision in the user's region, oldest first:
+    each {"kind": "revocation"|"correction", "proposal", "record", "mine"} — `mine` when the user proposed it or
+    recorded the behaviour (they may not decide it: two people, SPEC §4). Not a read of one household's file."""
+    from ..appeals.models import CorrectionDecision, CorrectionProposal, RevocationDecision, RevocationProposal
+    gate.require("record.determine", who)
+    out = []
+    for kind, model, decision in (("revocation", RevocationProposal, RevocationDecision),
+                                  ("correction", CorrectionProposal, CorrectionDecision)):
+        rows = db.session.execute(
+            sa.select(model, Record).join(Record, Record.id == model.record_id)
+            .where(gate.region_clause(Record.region_code, who),
+                   ~sa.exists().where(decision.proposal_id == model.id))).all()
+        out.extend({"kind": kind, "proposal": p, "record": r,
+                    "mine": who.id in (p.proposed_by_id, r.recorded_by_id)} for p, r in rows)
+    return sorted(out, key=lambda x: (x["proposal"].proposed_dt, x["kind"], x["proposal"].id))
 
 
 def record_repair(record_id: int, note: str, who: User) -> RecordRepair:

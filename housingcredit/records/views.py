@@ -17,7 +17,8 @@ from ..extensions import db
 from ..i18n import title_of
 from ..scoring import service as scoring
 from . import service
-from .forms import DetermineForm, RecordForm, RevocationDecisionForm, RevokeForm
+from .forms import (CorrectionDecisionForm, CorrectionForm, DetermineForm, RecordForm, RevocationDecisionForm,
+                    RevokeForm)
 from .models import Decision
 from .schemas import REASON_LABELS, record_status
 
@@ -90,12 +91,25 @@ def new_record(household_id: int):
 
 # ---- one record --------------------------------------------------------------------------------------------
 
-def _render_record(record_id: int, determine_form=None, revoke_form=None, status: int = 200):
+def _new_evidence(proposal) -> list[dict]:
+    """The new evidence a correction proposal carries until its decision ("sha256 type size name" lines)."""
+    out = []
+    for line in filter(None, (proposal.evidence or "").splitlines()):
+        sha, content_type, size, filename = line.split(" ", 3)
+        out.append({"sha256": sha, "content_type": content_type, "size": int(size), "filename": filename})
+    return out
+
+
+def _render_record(record_id: int, determine_form=None, revoke_form=None, status: int = 200,
+                   correction_form=None):
     who = gate.user()
     record = service.get_record(record_id, who)
     household = db.session.get(Household, record.household_id)
     proposals = service.revocation_proposals(record.id)
     corrections = service.corrections_of(record.id)
+    if who.role == Role.household:  # a proposal is never shown to the household, only what was confirmed (§4)
+        proposals = []
+        corrections = [c for c in corrections if c.decision is not None and c.decision.decision == "confirmed"]
     db.session.commit()  # the staff read is logged
     state = record_status(record)
     open_proposal = next((p for p in proposals if p.decision is None), None)
@@ -103,13 +117,21 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
     can_revoke = state == "confirmed" and open_proposal is None and gate.can("record.revoke", who)
     can_decide_revocation = (open_proposal is not None and gate.can("record.determine", who)
                              and who.id not in (open_proposal.proposed_by_id, record.recorded_by_id))
+    open_correction = next((c for c in corrections if c.decision is None), None)
+    can_correct = state == "confirmed" and open_correction is None and gate.can("record.revoke", who)
+    can_decide_correction = (open_correction is not None and gate.can("record.determine", who)
+                             and who.id not in (open_correction.proposed_by_id, record.recorded_by_id))
     return render_template(
         "records/record.html", record=record, household=household, status=state, status_labels=STATUS_LABELS,
         reason_labels=REASON_LABELS, behaviour=_behaviour(record.code, record.region_code), title_of=title_of,
         tier_label=tier_label, source_label=_source_label(record.source),
         own_record=record.recorded_by_id == who.id, can_determine=can_determine, can_revoke=can_revoke,
+        household_view=who.role == Role.household,
         proposals=proposals, corrections=corrections, open_proposal=open_proposal, can_decide_revocation=can_decide_revocation,
-        decision_form=RevocationDecisionForm(),
+        decision_form=RevocationDecisionForm(), open_correction=open_correction, can_correct=can_correct,
+        can_decide_correction=can_decide_correction, correction_form=correction_form or CorrectionForm(),
+        correction_decision_form=CorrectionDecisionForm(),
+        new_evidence={c.id: _new_evidence(c) for c in corrections},
         determine_form=determine_form or DetermineForm(), revoke_form=revoke_form or RevokeForm()), status
 
 
@@ -170,6 +192,53 @@ def decide_revocation(proposal_id: int):
               if row.decision == "confirmed" else _("The revocation proposal was rejected."), "success")
     record_id = service.proposal_record_id(proposal_id)
     return redirect(url_for("records.show", record_id=record_id))
+
+
+@bp.route("/records/<int:record_id>/correct", methods=["POST"])
+@login_required
+def correct(record_id: int):
+    """Propose a correction of facts and evidence (SPEC §4); a reviewer decides it."""
+    form = CorrectionForm()
+    if form.validate_on_submit():
+        files = [f for f in form.evidence.data or [] if f and getattr(f, "filename", "")]
+        try:
+            service.propose_correction(record_id, form.data_for_service(), files, gate.user())
+        except InvalidInput as err:
+            db.session.rollback()
+            _apply_errors(form, err)
+            flash(_("Please correct the marked fields and attach the evidence again."), "error")
+            return _render_record(record_id, correction_form=form, status=422)
+        db.session.commit()
+        flash(_("The correction was proposed; a reviewer will decide it. The household learns of it only once "
+                "it is confirmed."), "success")
+        return redirect(url_for("records.show", record_id=record_id))
+    flash(_("The input is not valid."), "error")
+    return _render_record(record_id, correction_form=form, status=422)
+
+
+@bp.route("/corrections/<int:proposal_id>/decide", methods=["POST"])
+@login_required
+def decide_correction(proposal_id: int):
+    form = CorrectionDecisionForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_l("The input is not valid."))
+    row = service.decide_correction(proposal_id, form.decision.data or "", form.note.data or "", gate.user())
+    db.session.commit()
+    flash(_("The record is corrected from today; the household has been notified.")
+          if row.decision == "confirmed" else _("The correction proposal was rejected."), "success")
+    return redirect(url_for("records.show", record_id=row.proposal.record_id))
+
+
+@bp.route("/review/changes")
+@login_required
+def change_queue():
+    """Revocations and corrections awaiting a reviewer's decision in the region (SPEC §4), oldest first."""
+    who = gate.user()
+    items = service.open_change_proposals(who)
+    households = {h.id: h for h in db.session.query(Household).filter(
+        Household.id.in_({i["record"].household_id for i in items}))} if items else {}
+    return render_template("records/changes.html", items=items, households=households,
+                           reason_labels=REASON_LABELS, behaviour=_behaviour, title_of=title_of)
 
 
 @bp.route("/evidence/<int:evidence_id>")
@@ -281,7 +350,10 @@ def credit_panel(household, as_of=None) -> dict:
     _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
     version = service.version_today()
     return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
-            "records": records, "status_of": record_status, "status_labels": STATUS_LABELS,
+            "records": records, "reason_labels": REASON_LABELS,
+            "household_view": who.role == Role.household,  # in its words: no codes, no staff pages
+            "status_of": record_status, "status_labels": STATUS_LABELS,
+            "marks": service.later_changes(household.id, result.as_of),
             "chart": history_chart(points, version), "can_record": gate.can("record.create", who)
             and who.role != Role.household, "tier_label": tier_label, "title_of": title_of,
             "behaviour": _behaviour}

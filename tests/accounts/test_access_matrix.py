@@ -254,8 +254,10 @@ def _objection_on(household, staff):
     record = make_record(household, recorder, "HB06")
     confirm(record, make_user("reviewer", household.region_code[:4] + "00"))
     from housingcredit.clock import get_clock
+    from tests.records.helpers import PDF
     o = appeals.file_objection(household.id, {"record_id": record.id, "reason": "异议",
-                                              "received_date": get_clock().today().isoformat()}, [], staff)
+                                              "received_date": get_clock().today().isoformat()},
+                               [("异议材料.pdf", PDF)], staff)
     db.session.commit()
     return o
 
@@ -287,6 +289,10 @@ def test_spec_9_household_reaches_only_its_own_objections(world, client):
     assert client.get("/my/objections").status_code == 200
     assert client.get(f"/objections/{mine.id}").status_code == 302  # its own: shown on /my/objections
     assert client.get(f"/objections/{theirs.id}").status_code == 404
+    resp = client.get(f"/objection-materials/{mine.materials[0].id}")
+    resp.close()
+    assert resp.status_code == 200  # its own files
+    assert client.get(f"/objection-materials/{theirs.materials[0].id}").status_code == 404
     for url in (f"/households/{other.id}/objections/new", f"/households/{own.id}/objections/new", "/objections"):
         assert client.get(url).status_code in (403, 404), url
     token = csrf_token(client)
@@ -361,6 +367,10 @@ def test_spec_9_household_reaches_only_its_own_repairs(world, client):
     assert client.get("/my/repairs").status_code == 200
     assert client.get(f"/repairs/{mine.id}").status_code == 302  # its own: shown on /my/repairs
     assert client.get(f"/repairs/{theirs.id}").status_code == 404
+    resp = client.get(f"/repair-materials/{mine.materials[0].id}")
+    resp.close()
+    assert resp.status_code == 200  # its own files
+    assert client.get(f"/repair-materials/{theirs.materials[0].id}").status_code == 404
     for url in (f"/households/{other.id}/repairs/new", f"/households/{own.id}/repairs/new", "/repairs"):
         assert client.get(url).status_code in (403, 404), url
     token = csrf_token(client)
@@ -375,3 +385,22 @@ def test_spec_9_household_reaches_only_its_own_repairs(world, client):
                                                 "declaration": "x", "commitment_signed": "y", "action": "submit"})
     assert resp.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(type(mine))) == 2
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_spec_9_web_objection_and_repair_materials_only_inside_region(world, client, user_key, household_key):
+    """The uploaded files of an objection or a repair application: staff of the household's region download
+    them (audited as a read), anyone else gets 404 — no hint the file exists."""
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    o, a = _objection_on(h, users["supervisor"]), _repair_on(h, users["supervisor"])
+    login(client, users[user_key])
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "materials.read", AuditEntry.household_id == h.id))
+    for url in (f"/objection-materials/{o.materials[0].id}", f"/repair-materials/{a.materials[0].id}"):
+        resp = client.get(url)
+        resp.close()
+        assert resp.status_code == (200 if visible else 404), url
+    after = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "materials.read", AuditEntry.household_id == h.id))
+    assert after - before == (2 if visible else 0)

@@ -186,8 +186,15 @@ STAFF_READS = {
     "/api/v1/households/<int:household_id>/repairs": "repairs.read",
     "/api/v1/records/<int:record_id>/corrections": "record.read",
     "/notices/<int:notice_id>.pdf": "notice.read",
+    "/objections/<int:objection_id>": "objection.read",
+    "/api/v1/objections/<int:objection_id>": "objection.read",
+    "/objection-materials/<int:objection_material_id>": "materials.read",
+    "/repairs/<int:application_id>": "repair.read",
+    "/api/v1/repairs/<int:application_id>": "repair.read",
+    "/repair-materials/<int:repair_material_id>": "materials.read",
 }
-ID_ARGS = {"household_id", "record_id", "order_id", "procedure_id", "notice_id", "evidence_id"}
+ID_ARGS = {"household_id", "record_id", "order_id", "procedure_id", "notice_id", "evidence_id", "objection_id",
+           "application_id", "objection_material_id", "repair_material_id"}
 
 
 @pytest.fixture
@@ -201,8 +208,20 @@ def file_of_one(app, clock):
     lists.issue_order(household.id, "illegal_transfer", "2026-07-30", "停止转租", record.id, staff.caseworker)
     db.session.commit()
     notice = db.session.scalar(sa.select(Notice).where(Notice.household_id == household.id).limit(1))
+    # the household's objection to the record and its repair application of a mild one, each with a file
+    from housingcredit.appeals import repairs, service as appeals
+    from tests.records.helpers import PDF
+    home = make_household_user(household)
+    objection = appeals.file_objection(household.id, {"record_id": record.id, "reason": "异议"},
+                                       [("说明.pdf", PDF)], home)
+    mild = make_record(household, staff.caseworker, "HB08")
+    confirm(mild, staff.reviewer)
+    application = repairs.apply(household.id, {"record_id": mild.id, "declaration": "已整改",
+                                               "commitment_signed": True}, [("整改证明.pdf", PDF)], [], home)
+    db.session.commit()
     ids = {"household_id": household.id, "record_id": record.id, "evidence_id": record.evidence[0].id,
-           "notice_id": notice.id}
+           "notice_id": notice.id, "objection_id": objection.id, "objection_material_id": objection.materials[0].id,
+           "application_id": application.id, "repair_material_id": application.materials[0].id}
     return staff, household, ids
 
 
@@ -243,7 +262,9 @@ def test_spec1_a_household_reading_its_own_file_leaves_no_staff_read(app, client
     before = _reads(household.id)
     for url in ("/my", "/my/credit", "/my/notices", f"/households/{household.id}",
                 f"/households/{household.id}/lists", f"/records/{ids['record_id']}",
-                f"/evidence/{ids['evidence_id']}", f"/notices/{ids['notice_id']}"):
+                f"/evidence/{ids['evidence_id']}", f"/notices/{ids['notice_id']}", "/my/objections", "/my/repairs",
+                f"/objection-materials/{ids['objection_material_id']}",
+                f"/repair-materials/{ids['repair_material_id']}"):
         resp = client.get(url)
         resp.close()
         assert resp.status_code == 200, url

@@ -138,6 +138,33 @@ def test_hb_seven_spec8_credit_check_before_during_and_after_a_rejected_objectio
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Revocation)) == 0
 
 
+def test_hb_seven_spec8_suspension_covers_the_disputed_items_measures_only(world, clock, api_client):
+    """SPEC §8: from the filing to the decision, only the measures the disputed item alone brings are suspended —
+    the tier's measures in force are the tier's without it. A mild record beside the moderate one: objecting to
+    the mild one suspends nothing (the moderate record still makes the tier); objecting to the moderate one
+    suspends the moderate tier's measures while the mild tier's apply."""
+    checker = make_user("caseworker", "420100")
+    mild = make_record(world.household, world.recorder, "HB08", occurred=date(2026, 9, 11))
+    confirm(mild, world.reviewer)  # 100 − 15 − 5 = 80: still moderate
+    clock.set(date(2026, 9, 25))
+    before = _check(api_client, checker, world.household)
+    codes = lambda answer, suspended: {m["code"] for m in answer["measures"] if m["suspended"] is suspended}  # noqa: E731
+    assert before["tier"] == "moderate" and codes(before, True) == set()
+    clock.set(date(2026, 9, 28))
+    assert _file(api_client, world.home, world.household, mild).status_code == 201
+    during_mild = _check(api_client, checker, world.household)
+    assert codes(during_mild, True) == set() and codes(during_mild, False) == codes(before, False)
+    assert _file(api_client, world.home, world.household, world.record).status_code == 201
+    during = _check(api_client, checker, world.household)
+    # without the moderate record the household would be mild (95): the moderate tier's own measures are
+    # suspended, the mild tier's are in force
+    assert codes(during, True) == codes(before, False) - codes(during, False)
+    assert codes(during, True) and codes(during, True) <= {"written_warning", "quarterly_inspection",
+                                                           "no_swap_or_upgrade"}
+    assert during["conclusion"] == "may_proceed"  # swap is no longer restricted while it is verified
+    assert before["conclusion"] == "restricted"
+
+
 def test_spec4_spec9_two_people_handler_and_recorder_cannot_confirm(world, clock, api_client):
     clock.set(date(2026, 9, 28))
     body = _file(api_client, world.home, world.household, world.record).get_json()
@@ -179,6 +206,35 @@ def test_spec9_upheld_objection_revokes_with_objection_upheld_restores_and_notif
     assert "record.revoked" in events and "credit.restored" in events
     assert appeals.objection_facts(world.household.id) == (appeals.ObjectionFact(
         id=oid, filed=date(2026, 9, 28), record_id=world.record.id, decided=date(2026, 10, 14), outcome="upheld"),)
+
+
+def test_spec9_confirmed_revocation_of_a_record_that_counted_restores_notifies_and_pushes(world, clock):
+    """恢复信誉 after a revocation decision (SPEC §4, §9): the record counted from its determination, so its
+    tier's measures had applied; confirmed revocation → a restoration kept, the household notified, the platform
+    told (status `restored`). A record revoked on its determination day never counted: no restoration."""
+    from housingcredit.platform.payload import build
+    from tests.records.helpers import revoke
+    proposer = make_user("caseworker", "420100")
+    clock.set(date(2026, 10, 12))
+    revoke(world.record, proposer, world.reviewer, reason="error", note="登记错误")
+    rev = db.session.scalar(sa.select(Revocation).where(Revocation.record_id == world.record.id))
+    restoration = db.session.scalar(sa.select(Restoration).where(Restoration.revocation_id == rev.id))
+    assert (restoration.restored_date, restoration.objection_id, restoration.household_id) == (
+        date(2026, 10, 12), None, world.household.id)
+    notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "restoration",
+                                                       Notice.household_id == world.household.id))
+    assert notice.ref_type == "revocation" and "2026-10-12" in notice.body
+    pushed = db.session.scalar(sa.select(OutboxEvent).where(OutboxEvent.kind == "credit.restored"))
+    message = build(pushed)
+    assert (message["status"], message["status_date"], message["source_ref"]) == (
+        "restored", "2026-10-12", f"record:{world.record.id}")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "revocation.restore")) == 1
+    # revoked on its determination day: it never counted, nothing to restore
+    same_day = make_record(world.household, world.recorder, "HB08", occurred=date(2026, 10, 9))
+    confirm(same_day, world.reviewer)
+    revoke(same_day, proposer, world.reviewer)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Restoration)) == 1
 
 
 def test_spec9_repeat_after_rejection_needs_new_materials_and_suspends_nothing(world, clock, api_client):

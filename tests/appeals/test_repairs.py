@@ -149,6 +149,36 @@ def test_ln_thirteen_extension_only_once(world, clock, api_client):
     assert staff.post(f"/api/v1/repairs/{aid}/proposal", json={"outcome": "refused"}).status_code == 422
 
 
+def test_ln_thirteen_repair_deadlines_cross_national_day_2026_and_the_adjusted_working_days(world, clock, api_client):
+    """The acceptance (R + 3) and decision (A + 7, A + 17 once extended) deadlines on the working-day calendar:
+    across the 2026 National Day holiday (Oct 1–7), the adjusted working Saturday Oct 10 and the adjusted working
+    Sunday Sep 20 — through the service the pages and the API use."""
+    clock.set(date(2026, 9, 14))
+    mild = make_record(world.household, world.recorder, "HB08", occurred=date(2026, 9, 11))
+    confirm(mild, world.reviewer)
+    clock.set(date(2026, 9, 29))
+    resp = _apply(world, **FULL)
+    assert resp.status_code == 201, resp.get_json()
+    a = resp.get_json()
+    # R = Sep 29: Sep 30, (Oct 1–7 holiday) Oct 8, Oct 9
+    assert (a["received_date"], a["acceptance_due"]) == ("2026-09-29", "2026-10-09")
+    staff = _staff(api_client, a["id"])
+    clock.set(date(2026, 10, 9))
+    body = staff.post(f"/api/v1/repairs/{a['id']}/acceptance").get_json()
+    # A = Oct 9: Oct 10 (adjusted working Saturday), 12, 13, 14, 15, 16, 19
+    assert (body["accepted_date"], body["decision_due"]) == ("2026-10-09", "2026-10-19")
+    body = staff.post(f"/api/v1/repairs/{a['id']}/extension", json={"reason": "需核实"}).get_json()
+    # A + 17: Oct 20, 21, 22, 23, 26, 27, 28, 29, 30, Nov 2
+    assert body["decision_due"] == "2026-11-02"
+    # a paper application received on Thursday Sep 17, registered at the counter later: R is the received date;
+    # Sep 18, 20 (adjusted working Sunday), 21
+    resp = staff.post(f"/api/v1/households/{world.household.id}/repairs", data={
+        "record_id": str(mild.id), "received_date": "2026-09-17", **FULL,
+        "materials": [(io.BytesIO(PDF), "证明.pdf")]}, content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    assert (resp.get_json()["received_date"], resp.get_json()["acceptance_due"]) == ("2026-09-17", "2026-09-21")
+
+
 def test_ln_twelve_incomplete_application_gets_one_notice_listing_everything(world, clock, api_client):
     clock.set(date(2026, 6, 1))
     resp = _apply(world, files=())

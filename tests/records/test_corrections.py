@@ -91,3 +91,66 @@ def test_spec4_correction_needs_a_second_person(world, clock, api_client):
     resp = api_client(world.proposer).post(f"/api/v1/records/{world.record.id}/corrections",
                                            json={"reason": "other", "facts": "y"})
     assert resp.status_code == 422 and "note" in resp.get_json()["errors"]
+
+
+def _client_of(user):
+    from flask import current_app
+
+    from tests.conftest import login
+    client = current_app.test_client()
+    login(client, user)
+    return client
+
+
+def test_spec4_correction_and_revocation_are_proposed_and_decided_on_the_pages(world, clock):
+    """The web pages (not only the API): propose from the record page with a reason from the fixed list, the
+    reviewer's queue, a reviewer other than the proposer and the recorder decides, the household is notified."""
+    from tests.factories import csrf_token
+    clock.set(date(2026, 7, 1))
+    proposer = _client_of(world.proposer)
+    page = proposer.get(f"/records/{world.record.id}").get_data(as_text=True)
+    form = page.split('id="propose-correction"')[1]
+    assert 'value="error"' in form and 'value="annulled"' in form and 'value="other"' in form
+    assert "objection_upheld" not in page  # never offered: only an objection's decision writes it
+    token = csrf_token(proposer)
+    # bad input: nothing would change → 422 on the page, nothing written
+    resp = proposer.post(f"/records/{world.record.id}/correct", data={"csrf_token": token, "reason": "error"})
+    assert resp.status_code == 422
+    assert service.corrections_of(world.record.id) == []
+    resp = proposer.post(f"/records/{world.record.id}/correct", data={
+        "csrf_token": token, "reason": "error", "occurred_date": "2026-06-08", "facts": "经核实，发生于6月8日。",
+        "evidence": (io.BytesIO(PNG), "缴费记录.png")}, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    resp = proposer.post(f"/records/{world.record.id}/revoke", data={"csrf_token": token, "reason": "other",
+                                                                      "note": "重复登记"})
+    assert resp.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice).where(
+        Notice.kind.in_(("correction", "revocation")))) == 0  # a proposal is never shown to the household
+
+    # the recorder and the proposer see the queue but cannot decide; the reviewer can
+    reviewer = _client_of(world.reviewer)
+    queue = reviewer.get("/review/changes").get_data(as_text=True)
+    assert queue.count('data-kind="correction"') == 1 and queue.count('data-kind="revocation"') == 1
+    assert "缴费记录.png" in reviewer.get(f"/records/{world.record.id}").get_data(as_text=True)
+    correction = service.corrections_of(world.record.id)[0]
+    revocation = service.revocation_proposals(world.record.id)[0]
+    assert proposer.get("/review/changes").status_code == 403  # a caseworker does not decide
+    supervisor = _client_of(make_user("supervisor", "420000"))  # neither proposer nor recorder: may decide
+    assert 'aria-disabled="true"' not in supervisor.get("/review/changes").get_data(as_text=True)
+    recorder_reviewer = make_user("reviewer", "420100")
+    rr = _client_of(recorder_reviewer)
+    # a reviewer who recorded the behaviour may not decide (the recorder here is a caseworker: use the service)
+    with pytest.raises(Forbidden):
+        service.decide_correction(correction.id, "confirmed", "", world.recorder)
+    db.session.rollback()
+    resp = reviewer.post(f"/corrections/{correction.id}/decide", data={"csrf_token": csrf_token(reviewer),
+                                                                       "decision": "confirmed", "note": ""})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(world.record), world.record.id).occurred_date == date(2026, 6, 8)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice).where(Notice.kind == "correction")) == 1
+    resp = rr.post(f"/revocations/{revocation.id}/decide", data={"csrf_token": csrf_token(rr),
+                                                                 "decision": "rejected", "note": "不予撤销"})
+    assert resp.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice).where(Notice.kind == "revocation")) == 0
+    assert "data-kind=" not in reviewer.get("/review/changes").get_data(as_text=True)  # both decided

@@ -59,3 +59,26 @@ def test_spec4_household_sees_record_states(app, clock, client):
     # never a pending or a rejected record, never an internal code or a login name
     assert "2026-07-08" not in section and "2026-07-09" not in section
     assert not re.search(r"HB0\d", section) and recorder.username not in section
+
+
+def test_issue22_household_pages_speak_to_the_household(app, clock, client):
+    """The household's own pages in its words: the behaviour and its clause (and the catalogue version, SPEC §5),
+    never a behaviour code, a staff login name or a raw field name; a revocation or correction proposal is never shown
+    (SPEC §4) — only what was confirmed."""
+    household = make_household("420102")
+    home = make_household_user(household)
+    recorder, reviewer = make_user("caseworker", "420100"), make_user("reviewer", "420100")
+    clock.set(date(2026, 9, 14))
+    record = make_record(household, recorder, "HB06", occurred=date(2026, 9, 11))
+    confirm(record, reviewer)
+    service.propose_revocation(record.id, "other", "内部讨论中的撤销理由", make_user("caseworker", "420100"))
+    db.session.commit()
+    login(client, home)
+    for url in ("/my", "/my/credit", f"/records/{record.id}"):
+        html = client.get(url).get_data(as_text=True)
+        main = html.split("<main>")[1]
+        assert "无正当理由拖欠租金" in main, url  # the behaviour in words
+        for clerk in ("HB06", recorder.username, reviewer.username, "occurred_date", "formed_date",
+                      "content_sha256", "notice_id", "内部讨论中的撤销理由"):
+            assert clerk not in main, (url, clerk)
+        assert not re.search(r"\b[0-9a-f]{64}\b", main), url  # no file hashes

@@ -152,7 +152,11 @@ def test_spec_5_as_of_past_answer_unchanged_after_later_facts(app, clock, api_cl
     clock.set(date(2026, 7, 1))
     confirm(make_record(household, caseworker, "HB04", occurred=date(2026, 6, 30)), reviewer)
     revoke(first, caseworker, make_user("reviewer", "420100"))
-    assert staff.get(url).get_json() == before
+    after = staff.get(url).get_json()
+    # the answer about June 15 stays as it was, and marks what the later revocation did (SPEC §4)
+    assert after["items"][0].pop("later_changes") == [{"kind": "revoked", "on": "2026-07-01", "reason": "error"}]
+    assert before["items"][0].pop("later_changes") == []
+    assert after == before
     now = staff.get(f"/api/v1/households/{household.id}/credit").get_json()
     assert (now["score"], now["tier"], now["as_of"]) == (70, "severe", "2026-07-01")
     assert [i["code"] for i in now["items"]] == ["HB04"]
