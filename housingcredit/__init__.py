@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(list_views.bp)
     app.register_blueprint(appeal_views.bp)
     from .reports import views as report_views; app.register_blueprint(report_views.bp)  # noqa: E702
+    from .imports import views as import_views; app.register_blueprint(import_views.bp)  # noqa: E702
     extensions.api.register_blueprint(account_api.blp)
     extensions.api.register_blueprint(archive_api.blp)
     extensions.api.register_blueprint(record_api.blp)

@@ -14,3 +14,4 @@ from .appeals.models import (Objection, ObjectionMaterial, ObjectionProposal, Ob
                              RepairMaterial, RepairStep, RepairProposal, RepairReview, CorrectionProposal,
                              CorrectionDecision)
 from .reports.models import Document, DocumentCounter  # noqa: F401
+from .imports.models import ImportBatch  # noqa: F401

@@ -69,16 +69,59 @@ def create_household(data: dict, who: User) -> Household:
     clean = _validate(data)
     gate.check_region(clean["region_code"], who)
     _check_id_numbers_free(clean["members"], None)
-    now = get_clock().now_utc()
-    household_id = _next_household_id()
-    h = Household(id=household_id, archive_no=archive_number(clean["region_code"], household_id), created_dt=now,
-                  updated_dt=now, **{f: clean[f] for f in FIELDS})
-    h.members = [Member(name=m["name"], id_number=m["id_number"], relation=m["relation"]) for m in clean["members"]]
+    h = _new_household(clean, _next_household_id(), get_clock().now_utc())
     db.session.add(h)
     db.session.flush()
     audit.record("household.create", "household", h.id, household_id=h.id, region_code=h.region_code,
                  after=_snapshot(h), actor=who)
     return h
+
+
+def validate_household(data: dict) -> dict:
+    """The one check of an archive's input (HouseholdIn, each ID number's checksum and birth date, no ID number
+    twice): the clean data, or InvalidInput with every field's messages. Used by the forms, the API and the
+    spreadsheet import alike."""
+    return _validate(data)
+
+
+def _new_household(clean: dict, household_id: int, now) -> Household:
+    h = Household(id=household_id, archive_no=archive_number(clean["region_code"], household_id), created_dt=now,
+                  updated_dt=now, **{f: clean[f] for f in FIELDS})
+    h.members = [Member(name=m["name"], id_number=m["id_number"], relation=m["relation"]) for m in clean["members"]]
+    return h
+
+
+def taken_id_numbers(numbers) -> dict[str, tuple[int, str, str]]:
+    """Of these ID numbers, those already in an archive: number → (household id, archive number, region code)."""
+    numbers = list(numbers)
+    out = {}
+    for i in range(0, len(numbers), 900):  # SQLite allows at most 999 parameters in one statement
+        rows = db.session.execute(sa.select(Member.id_number, Household.id, Household.archive_no,
+                                            Household.region_code).join(Household, Member.household_id == Household.id)
+                                  .where(Member.id_number.in_(numbers[i:i + 900]))).all()
+        out.update({n: (hid, no, region) for n, hid, no, region in rows})
+    return out
+
+
+def create_households(cleans: list[dict], who: User) -> tuple[list[Household], list[int]]:
+    """Create many households already checked by `validate_household` (the spreadsheet import's write step), in
+    the caller's transaction: one id reservation, one flush, one audit entry per household as `create_household`
+    writes. A household one of whose ID numbers was taken since it was checked is left out: its index in
+    `cleans` is returned among the refused (nothing of it is written)."""
+    gate.require("archive.write", who)
+    taken = taken_id_numbers(m["id_number"] for c in cleans for m in c["members"])
+    refused = [i for i, c in enumerate(cleans) if any(m["id_number"] in taken for m in c["members"])]
+    keep = [c for i, c in enumerate(cleans) if i not in set(refused)]
+    for c in keep:
+        gate.check_region(c["region_code"], who)
+    now = get_clock().now_utc()
+    households = [_new_household(c, hid, now) for c, hid in zip(keep, _next_household_ids(len(keep)))]
+    db.session.add_all(households)
+    db.session.flush()
+    for h in households:
+        audit.record("household.create", "household", h.id, household_id=h.id, region_code=h.region_code,
+                     after=_snapshot(h), actor=who)
+    return households, refused
 
 
 def archive_number(region_code: str, household_id: int) -> str:
@@ -98,6 +141,18 @@ def _next_household_id() -> int:
     if conn.dialect.name == "postgresql":
         return conn.scalar(sa.text("SELECT nextval(pg_get_serial_sequence('households', 'id'))"))
     return (db.session.scalar(sa.select(sa.func.max(Household.id))) or 0) + 1
+
+
+def _next_household_ids(count: int) -> list[int]:
+    """`count` ids for new households at once (see `_next_household_id`)."""
+    if count <= 0:
+        return []
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return list(conn.scalars(sa.text("SELECT nextval(pg_get_serial_sequence('households', 'id')) "
+                                         "FROM generate_series(1, :n)"), {"n": count}))
+    first = (db.session.scalar(sa.select(sa.func.max(Household.id))) or 0) + 1
+    return list(range(first, first + count))
 
 
 def update_household(household_id: int, data: dict, who: User) -> Household:
