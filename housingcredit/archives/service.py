@@ -34,8 +34,11 @@ def _snapshot(h: Household) -> dict:
     return out
 
 
+_HOUSEHOLD_IN = HouseholdIn()  # one instance: building a schema (its fields deep-copied) costs more than a load
+
+
 def _validate(data: dict, partial=False) -> dict:
-    clean = load(HouseholdIn(), data)
+    clean = load(_HOUSEHOLD_IN, data)
     errors = {}
     seen = set()
     for i, m in enumerate(clean["members"]):
@@ -220,8 +223,14 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0, after: int |
     if "\x00" in q:  # PostgreSQL refuses a NUL in any text
         raise InvalidInput(_l("Contains a character that is not allowed."), field="q")
     stmt = sa.select(Household)
+    name_tail = _name_and_tail(q)
     if q:
-        if _ID_LIKE.match(q) and len(q) >= 15:
+        if name_tail:
+            name, tail = name_tail
+            ids = sa.select(Member.household_id).where(Member.name.startswith(name, autoescape=True),
+                                                       Member.id_number.endswith(tail, autoescape=True))
+            stmt = stmt.where(Household.id.in_(ids))
+        elif _ID_LIKE.match(q) and len(q) >= 15:
             ids = sa.select(Member.household_id).where(Member.id_number == q.upper())
             # Digits only: never an archive number (those carry a dash), so no OR that would defeat the index.
             stmt = stmt.where(Household.id.in_(ids))
@@ -234,6 +243,36 @@ def search(query: str, who: User, limit: int = 50, offset: int = 0, after: int |
         stmt, offset = stmt.where(Household.id > after), 0
     stmt = gate.scope_households(stmt, who).order_by(Household.id).limit(limit).offset(offset)
     return db.session.scalars(stmt.options(selectinload(Household.members))).all()
+
+
+_NAME_TAIL = re.compile(r"^(?:(?P<n1>[^\d\s]+)\s*(?P<t1>\d{3,6}[\dXx]?)|(?P<t2>\d{3,6}[\dXx]?)\s*(?P<n2>[^\d\s]+))$")
+
+
+def _name_and_tail(q: str) -> tuple[str, str] | None:
+    """A name (or its start) with the last 4–6 characters of an ID number, in either order ("王建国 1234",
+    "1234 王建国", "王建国1234"): how a caseworker on the phone identifies a person."""
+    m = _NAME_TAIL.match(q or "")
+    if not m:
+        return None
+    name, tail = (m.group("n1"), m.group("t1")) if m.group("n1") else (m.group("n2"), m.group("t2"))
+    if not 4 <= len(tail) <= 6:
+        return None
+    return name, tail.upper()
+
+
+def matched_member(household: Household, query: str) -> Member | None:
+    """The member a search hit was found by (name prefix, ID number, or name with the ID's last digits), so the
+    results can say whom it matched; None for an archive-number search."""
+    q = (query or "").strip()
+    if not q:
+        return None
+    name_tail = _name_and_tail(q)
+    for m in household.members:
+        if name_tail and m.name.startswith(name_tail[0]) and m.id_number.endswith(name_tail[1]):
+            return m
+        if not name_tail and (m.id_number == q.upper() or m.name.startswith(q)):
+            return m
+    return None
 
 
 def get_by_id_number(id_number: str) -> Household | None:
