@@ -16,6 +16,7 @@ import hashlib
 import io
 import logging
 import threading
+from types import SimpleNamespace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -250,7 +251,7 @@ def check_rows(sheet_rows: list, who: User) -> tuple[list[dict], list[dict]]:
             if hit is None:
                 continue
             clash = True
-            if regions.covers(who.region_code, hit[2]):
+            if gate.reaches(who, SimpleNamespace(id=hit[0], region_code=hit[2])):  # name it only in one's region
                 message = _l("Already in archive %(no)s.", no=hit[1])
             else:
                 message = _l("This person already belongs to another household archive.")
