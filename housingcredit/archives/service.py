@@ -106,25 +106,49 @@ def taken_id_numbers(numbers) -> dict[str, tuple[int, str, str]]:
     return out
 
 
-def create_households(cleans: list[dict], who: User) -> tuple[list[Household], list[int]]:
+def create_households(cleans: list[dict], who: User) -> tuple[list[int], list[int]]:
     """Create many households already checked by `validate_household` (the spreadsheet import's write step), in
-    the caller's transaction: one id reservation, one flush, one audit entry per household as `create_household`
-    writes. A household one of whose ID numbers was taken since it was checked is left out: its index in
-    `cleans` is returned among the refused (nothing of it is written)."""
+    the caller's transaction: one id reservation, one bulk INSERT of the households and one of their members (no
+    ORM objects: ~half the time of a flush of entities), and one `household.create` audit entry per household with
+    the same picture `create_household` writes. A household one of whose ID numbers was taken since it was checked
+    is left out: its index in `cleans` is returned among the refused (nothing of it is written).
+    Returns (the new households' ids, the refused indexes)."""
     gate.require("archive.write", who)
     taken = taken_id_numbers(m["id_number"] for c in cleans for m in c["members"])
     refused = [i for i, c in enumerate(cleans) if any(m["id_number"] in taken for m in c["members"])]
     keep = [c for i, c in enumerate(cleans) if i not in set(refused)]
     for c in keep:
         gate.check_region(c["region_code"], who)
+    if not keep:
+        return [], refused
     now = get_clock().now_utc()
-    households = [_new_household(c, hid, now) for c, hid in zip(keep, _next_household_ids(len(keep)))]
-    db.session.add_all(households)
-    db.session.flush()
-    for h in households:
-        audit.record("household.create", "household", h.id, household_id=h.id, region_code=h.region_code,
-                     after=_snapshot(h), actor=who)
-    return households, refused
+    ids = _next_household_ids(len(keep))
+    db.session.execute(sa.insert(Household), [
+        {"id": hid, "archive_no": archive_number(c["region_code"], hid), "created_dt": now, "updated_dt": now,
+         "version": 1, **{f: c[f] for f in FIELDS}} for hid, c in zip(ids, keep)])
+    member_rows = [{"household_id": hid, "name": m["name"], "id_number": m["id_number"], "relation": m["relation"]}
+                   for hid, c in zip(ids, keep) for m in c["members"]]
+    member_ids = db.session.scalars(sa.insert(Member).returning(Member.id, sort_by_parameter_order=True),
+                                    member_rows).all()
+    members: dict[int, list] = {}
+    for mid, row in zip(member_ids, member_rows):
+        members.setdefault(row["household_id"], []).append({"id": mid, **row})
+    for hid, c in zip(ids, keep):
+        after = _snapshot_of(c, members[hid])
+        audit.record("household.create", "household", hid, household_id=hid, region_code=c["region_code"],
+                     after=after, actor=who)
+    return ids, refused
+
+
+def _snapshot_of(fields: dict, members: list[dict]) -> dict:
+    """`_snapshot` of a household written without an entity (the bulk create): the same picture."""
+    out = {}
+    for f in FIELDS:
+        v = fields[f]
+        out[f] = v.value if hasattr(v, "value") else (str(v) if isinstance(v, Decimal) else v)
+    out["members"] = [{"id": m["id"], "name": m["name"], "relation": getattr(m["relation"], "value", m["relation"]),
+                       "id_number": mask_id_number(m["id_number"])} for m in members]
+    return out
 
 
 def archive_number(region_code: str, household_id: int) -> str:

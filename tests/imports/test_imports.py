@@ -271,3 +271,16 @@ def test_issue18_import_in_batches_refuses_a_household_taken_meanwhile(app, clie
     assert _counts() == (5, 5)
     assert not batch.rows[3]["ok"] and batch.rows[3]["errors"][0]["column"] == "公民身份号码"
     assert [r["ok"] for r in batch.rows] == [True, True, True, False, True]
+
+
+def test_issue18_import_audit_entry_is_the_same_picture_as_a_single_create(client, caseworker):
+    from housingcredit.archives import service as archives
+    _upload(client, xlsx([row("1", "王建国", id_number("420102")),
+                          row("1", "李秀英", id_number("420102"), "配偶", household=False)]))
+    client.post(f"/imports/{_batch().id}/confirm", data={"csrf_token": _token(client)})
+    db.session.expire_all()
+    h = db.session.scalars(sa.select(Household)).one()
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "household.create")).one()
+    assert entry.household_id == h.id and entry.region_code == "420102" and entry.actor_id == caseworker.id
+    assert entry.after == archives._snapshot(h)
+    assert h.archive_no == archives.archive_number("420102", h.id) and h.version == 1
