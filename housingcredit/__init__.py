@@ -59,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .reports import views as report_views; app.register_blueprint(report_views.bp)  # noqa: E702
     from .stats import views as stats_views; app.register_blueprint(stats_views.bp)  # noqa: E702
     from .workbench import views as workbench_views; app.register_blueprint(workbench_views.bp)  # noqa: E702
+    from .imports import views as import_views; app.register_blueprint(import_views.bp)  # noqa: E702
     extensions.api.register_blueprint(account_api.blp)
     extensions.api.register_blueprint(archive_api.blp)
     extensions.api.register_blueprint(record_api.blp)

@@ -104,6 +104,53 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+EXPLANATIONS = {
+    403: _l("Your role or your region does not allow this. Each office sees and changes only the households of "
+            "its own region (HB 八); ask your supervisor if you need this."),
+    404: _l("The page or the item does not exist, or it belongs to a region outside yours. Check the address, "
+            "or find the household through the archive search."),
+    409: _l("Someone else changed this in the meantime, or it is no longer in a state that allows this step. "
+            "Open it again to see its current state, then repeat what you wanted to do."),
+}
+
+
+def _same_site_referrer() -> str | None:
+    """Where the user came from, if it is a page of this site (a way back that cannot lead elsewhere)."""
+    from urllib.parse import urlsplit
+    ref = request.referrer
+    if not ref:
+        return None
+    parts = urlsplit(ref)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or path == request.path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def error_page(status: int, message: str, errors: dict):
+    """The HTML error page: what happened, why it may have happened, and a way back (templates only render)."""
+    flat = []
+    for value in (errors or {}).values():  # messages only: a raw field key is never shown
+        stack = [value]
+        while stack:
+            v = stack.pop(0)
+            if isinstance(v, dict):
+                stack.extend(v.values())
+            elif isinstance(v, (list, tuple)):
+                stack.extend(v)
+            else:
+                flat.append(str(v))
+    explain = EXPLANATIONS.get(status)
+    if status == 413:
+        from flask import current_app
+        explain = _("One upload may carry at most %(mb)s MB; send fewer or smaller files.",
+                    mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1048576)
+    return render_template("error.html", status=status, message=message, messages=flat,
+                           explain=str(explain) if explain else None, back_url=_same_site_referrer())
+
+
 def init_app(app: Flask) -> None:
     from .extensions import db
 
@@ -112,8 +159,7 @@ def init_app(app: Flask) -> None:
         db.session.rollback()  # one transaction per use case: nothing half-written
         if wants_json():
             return jsonify(err.to_dict()), err.status
-        return render_template("error.html", status=err.status, message=str(err.message),
-                               errors=err.to_dict()["errors"]), err.status
+        return error_page(err.status, str(err.message), err.to_dict()["errors"]), err.status
 
     from sqlalchemy.orm.exc import StaleDataError
 
@@ -160,7 +206,7 @@ def init_app(app: Flask) -> None:
             elif getattr(err, "description", None) and err.code in (400, 409, 422) and err.description != message:
                 body["detail"] = err.description
             return jsonify(body), err.code, headers
-        return render_template("error.html", status=err.code, message=message, errors={}), err.code, headers
+        return error_page(err.code, message, {}), err.code, headers
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
@@ -169,4 +215,4 @@ def init_app(app: Flask) -> None:
         message = _("Something went wrong on our side; nothing was saved. Please try again.")
         if wants_json():
             return jsonify({"code": "server_error", "message": message}), 500
-        return render_template("error.html", status=500, message=message, errors={}), 500
+        return error_page(500, message, {}), 500

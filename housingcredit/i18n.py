@@ -93,3 +93,21 @@ def title_of(item) -> str:
     except (RuntimeError, AttributeError):
         locale = None
     return item.title_en if locale is not None and locale.language == "en" else item.title_zh
+
+
+_CITED = None
+
+
+def cite(clause: str | None) -> str:
+    """A clause as the UI cites it: the Hubei opinions by name (HB 四(六) → 湖北意见 四(六)); a rule taken from
+    another province's guideline marked as such (LN 第九条 → 参照辽宁指引 第九条); the ministry's notice by name."""
+    import re
+    from flask_babel import gettext as _
+    global _CITED
+    if not clause:
+        return ""
+    if _CITED is None:
+        _CITED = re.compile(r"\b(HB|LN|MOHURD)\s+")
+    names = {"HB": lambda: _("Hubei opinions"), "LN": lambda: _("cf. Liaoning guideline"),
+             "MOHURD": lambda: _("MOHURD notice")}
+    return _CITED.sub(lambda m: f"{names[m.group(1)]()} ", str(clause))

@@ -15,3 +15,4 @@ from .appeals.models import (Objection, ObjectionMaterial, ObjectionProposal, Ob
                              CorrectionDecision)
 from .reports.models import Document, DocumentCounter, ReportBatch, ReportBatchItem  # noqa: F401
 from .workbench.models import ExportRequest  # noqa: F401
+from .imports.models import ImportBatch  # noqa: F401

@@ -30,7 +30,11 @@ def switch_language(code: str):
     return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
 
 
-ROLE_LABELS = {}
+def role_labels() -> dict:
+    """Each role's name as the UI shows it (translated)."""
+    from flask_babel import lazy_gettext as _l
+    return {Role.household: _l("Household"), Role.caseworker: _l("Caseworker"), Role.reviewer: _l("Reviewer"),
+            Role.supervisor: _l("Supervisor"), Role.auditor: _l("Auditor")}
 
 
 @bp.app_context_processor
@@ -39,8 +43,7 @@ def template_helpers():
     from flask_babel import lazy_gettext as _l
     from .accounts import gate, regions
 
-    labels = {Role.household: _l("Household"), Role.caseworker: _l("Caseworker"), Role.reviewer: _l("Reviewer"),
-              Role.supervisor: _l("Supervisor"), Role.auditor: _l("Auditor")}
+    labels = role_labels()
 
     def nav_items():
         items = [{"url": _url("workbench.home"), "label": _l("To-do")}] if gate.is_staff(current_user) else []

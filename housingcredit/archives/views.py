@@ -52,9 +52,19 @@ def search():
         db.session.rollback()
         error = err.errors.get("q", [str(err.message)])[0] if err.errors else str(err.message)
         return render_template("archives/search.html", q=q, hits=[], page=1, has_next=False, error=error), 422
-    return render_template("archives/search.html", q=q, hits=hits[:size], page=page,
+    matched = {h.id: _matched(h, q) for h in hits[:size]}
+    return render_template("archives/search.html", q=q, hits=hits[:size], page=page, matched=matched,
                            has_next=len(hits) > size, next_after=hits[size - 1].id if len(hits) > size else None,
                            error=error)
+
+
+def _matched(household, q: str) -> dict | None:
+    """Whom a hit matched, when it is not the head: name, relation, masked ID number."""
+    m = service.matched_member(household, q)
+    if m is None or m.relation.value == "head":
+        return None
+    return {"name": m.name, "relation": label_of("relation", m.relation.value),
+            "id_number": mask_id_number(m.id_number)}
 
 
 # ---- create and edit ---------------------------------------------------------------------------------------
@@ -156,7 +166,8 @@ def _render_archive(household, own: bool):
     # the household's own page: its archive's changes only (records, lists and notices have their own panels in
     # its words), each by role and office, never a login name or a raw field name (issue 22)
     entries = audit.history(household.id, limit=size + 1, before=before, prefix="household." if own else None)
-    changes = [_change(e) for e in entries[:size]]
+    who_did = _actor_names(entries[:size], own)
+    changes = [_change(e, who_did) for e in entries[:size]]
     if own:
         changes = _for_household(changes, entries[:size])
     older = entries[size - 1].id if len(entries) > size else None
@@ -164,8 +175,9 @@ def _render_archive(household, own: bool):
         from ..audit.reads import staff_reads
         views = staff_reads(household.id)
     else:
-        views = [{"dt": e.dt, "actor_label": e.actor_label}
-                 for e in audit.history(household.id, reads=True, limit=size) if e.action == "household.read"]
+        reads = [e for e in audit.history(household.id, reads=True, limit=size) if e.action == "household.read"]
+        readers = _actor_names(reads, own=False)
+        views = [{"dt": e.dt, "actor_label": readers[e.id]} for e in reads]
     return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
                            older=older, before=before, full_id=gate.can("archive.read_id_number") and not own,
                            **panels)
@@ -173,7 +185,44 @@ def _render_archive(household, own: bool):
 
 # ---- change history: before/after, field by field ----------------------------------------------------------
 
-HISTORY_LABELS = {"expires": _l("Code valid until")}
+HISTORY_LABELS = {
+    "expires": _l("Code valid until"), "code": _l("Behaviour"), "occurred_date": _l("Date the behaviour occurred"),
+    "formed_date": _l("Date the information formed"), "source": _l("Collection source"), "facts": _l("Facts"),
+    "late": _l("Entered late"), "evidence": _l("Evidence"), "decision": _l("Decision"),
+    "legal_basis": _l("Legal basis"), "determination_date": _l("Determination date"), "reason": _l("Reason"),
+    "note": _l("Note"), "tier": _l("Tier"), "score": _l("Score"), "status": _l("Status"), "state": _l("Status"),
+    "record_id": _l("Record"), "procedure_id": _l("Procedure"), "order_id": _l("Rectification order"),
+    "deadline": _l("Deadline"), "requirement": _l("Requirement"), "ground": _l("Ground"), "route": _l("Route"),
+    "step": _l("Step"), "step_date": _l("Step date"), "start_date": _l("Start date"), "end_date": _l("End date"),
+    "start": _l("Start date"), "end": _l("End date"), "until": _l("Until"), "until_date": _l("Until"),
+    "issued_date": _l("Issued on"), "complied_date": _l("Complied on"), "opened_date": _l("Opened on"),
+    "listed_date": _l("Listed on"), "revoked_date": _l("Revoked from"), "repaired_date": _l("Repaired from"),
+    "kind": _l("Kind"), "title": _l("Title"), "clause": _l("Clause"), "severity": _l("Severity"),
+    "materials": _l("Materials"), "received_date": _l("Received on"), "due_date": _l("Due on"),
+    "corrects_id": _l("Corrects"), "id": _l("Number"), "archive_no": _l("Archive no."),
+}
+OTHER_LABEL = _l("Other detail")  # a key no label names yet: never shown raw (issue 18)
+
+
+def _actor_names(entries, own: bool) -> dict:
+    """Who made each change as a reader knows them: staff by name for staff; for the household itself the
+    office and role only (SPEC §1: never a staff member's name); the system as such."""
+    from ..accounts import regions
+    from ..accounts.models import User
+    from ..web import role_labels
+    ids = {e.actor_id for e in entries if e.actor_id}
+    users = {u.id: u for u in db.session.query(User).filter(User.id.in_(ids))} if ids else {}
+    names = {}
+    for e in entries:
+        u = users.get(e.actor_id)
+        if u is None:
+            names[e.id] = _("System") if e.actor_label == "system" else _("Staff")
+        elif own:
+            region = regions.get(u.region_code)
+            names[e.id] = f"{region.name if region else ''} {role_labels().get(u.role, '')}".strip()
+        else:
+            names[e.id] = u.display_name or u.username
+    return names
 
 
 def _show_value(key: str, value) -> str:
@@ -252,7 +301,7 @@ def _for_household(changes: list[dict], entries) -> list[dict]:
     return out
 
 
-def _change(entry) -> dict:
+def _change(entry, names: dict | None = None) -> dict:
     """One history entry as rows of (field, before, after) for the fields that differ."""
     before, after = entry.before or {}, entry.after or {}
     rows = []
@@ -266,7 +315,8 @@ def _change(entry) -> dict:
             continue
         shown_before, shown_after = (_show_value(key, b) if before else "—"), _show_value(key, a)
         if shown_before != shown_after:  # e.g. None → "" is no change a reader could see
-            rows.append({"label": str(FIELD_LABELS.get(key) or HISTORY_LABELS.get(key, key)),
+            rows.append({"label": str(FIELD_LABELS.get(key) or HISTORY_LABELS.get(key, OTHER_LABEL)),
                          "before": shown_before, "after": shown_after})
-    return {"entry": {"id": entry.id, "dt": entry.dt, "actor_label": entry.actor_label},
+    return {"entry": {"id": entry.id, "dt": entry.dt,
+                      "actor_label": (names or {}).get(entry.id, entry.actor_label)},
             "label": action_label(entry.action), "rows": rows}

@@ -9,6 +9,10 @@ from flask_babel import lazy_gettext as _l
 
 ACTION_LABELS = {
     "household.create": _l("Archive created"),
+    "import.check": _l("Import file checked"),
+    "import.confirm": _l("Import confirmed"),
+    "import.finish": _l("Import finished"),
+    "import.cancel": _l("Import dropped"),
     "household.update": _l("Archive updated"),
     "household.read": _l("Archive viewed"),
     "household.activation_issued": _l("Activation code issued"),

@@ -214,6 +214,19 @@ def review_queue(who: User, limit: int = 50, after=None) -> dict:
             "after": after if cursor else None}
 
 
+def next_for_review(who: User, after_record_id: int | None = None) -> Record | None:
+    """The oldest pending record of the reviewer's region that they may determine (not their own), other than
+    `after_record_id`: what the record page offers once a decision is saved."""
+    if not gate.can("record.determine", who):
+        return None
+    stmt = (sa.select(Record).where(_pending(), gate.region_clause(Record.region_code, who),
+                                    Record.recorded_by_id != who.id)
+            .order_by(Record.recorded_dt, Record.id).limit(1))
+    if after_record_id is not None:
+        stmt = stmt.where(Record.id != after_record_id)
+    return db.session.scalars(stmt).first()
+
+
 def overview(who: User, after: int | None = None, limit: int = 50) -> dict:
     """A caseworker's counts: their late entries (LN 第九条), their records awaiting review, the region's;
     their late entries newest first, a page of `limit` below the record id `after`."""
@@ -274,6 +287,37 @@ def _snapshot(r: Record) -> dict:
             "evidence": [e.sha256 for e in r.evidence]}
 
 
+#: what an empty field is told, in words that fit it (a list to choose from, a date, a text)
+EMPTY_MESSAGES = {"code": _l("Please choose a behaviour."), "occurred_date": _l("Please enter a date."),
+                  "formed_date": _l("Please enter a date."), "source": _l("Please choose a collection source."),
+                  "facts": _l("Please describe the facts.")}
+
+
+def _record_input(data: dict) -> tuple[dict, dict]:
+    """Every field's problem at once: (the values that are valid, the errors of the others). An empty field gets
+    the message that fits it; the other fields are judged by RecordIn as they are."""
+    errors: dict[str, list[str]] = {}
+    present = {}
+    for key, value in (data or {}).items():
+        if key in EMPTY_MESSAGES and not str(value if value is not None else "").strip():
+            errors[key] = [str(EMPTY_MESSAGES[key])]
+        else:
+            present[key] = value
+    for key in EMPTY_MESSAGES:
+        if key not in present and key not in errors:
+            errors[key] = [str(EMPTY_MESSAGES[key])]
+    try:
+        clean = load(RecordIn(), present, partial=tuple(errors))
+    except InvalidInput as err:
+        errors.update(err.errors)
+        rest = {k: v for k, v in present.items() if k not in err.errors}
+        try:  # the fields that are valid on their own still get their own checks below
+            clean = load(RecordIn(), rest, partial=True)
+        except InvalidInput:
+            clean = {}
+    return clean, errors
+
+
 def create_record(household_id: int, data: dict, files, who: User, *, require_evidence: bool = True,
                   corrects: Record | None = None) -> Record:
     """Record a behaviour from the catalogue in force today for the household's region, with its evidence.
@@ -281,24 +325,27 @@ def create_record(household_id: int, data: dict, files, who: User, *, require_ev
     Late (LN 第九条) when entered after the N-th working day following the date the information formed.
     """
     h = gate.check_household(db.session.get(Household, household_id), "record.create", who)
-    clean = load(RecordIn(), data)
+    clean, errors = _record_input(data)
     clock = get_clock()
     today = clock.today()
     version = scoring.rules_book().version_at(today)
-    errors: dict[str, list[str]] = {}
-    if clean["code"] not in {b.code for b in version.catalogue_for(h.region_code)}:
+    if "code" in clean and clean["code"] not in {b.code for b in version.catalogue_for(h.region_code)}:
         errors["code"] = [_("Choose a behaviour from the catalogue in force for this region.")]
-    if clean["source"] not in {s.code for s in version.sources}:
+    if "source" in clean and clean["source"] not in {s.code for s in version.sources}:
         errors["source"] = [_("Choose one of the collection sources.")]
     first = scoring.first_rules_date()
-    if clean["occurred_date"] > today:
+    if "occurred_date" not in clean:
+        pass
+    elif clean["occurred_date"] > today:
         errors["occurred_date"] = [_("The date may not be in the future.")]
     elif clean["occurred_date"] < first:  # no retroactive record: no rule was in force to judge it by
         errors["occurred_date"] = [_("No rules were in force before %(date)s: a behaviour before then cannot be "
                                      "recorded.", date=first.isoformat())]
-    if clean["formed_date"] > today:
+    if "formed_date" not in clean:
+        pass
+    elif clean["formed_date"] > today:
         errors["formed_date"] = [_("The date may not be in the future.")]
-    elif clean["formed_date"] < clean["occurred_date"]:
+    elif "occurred_date" in clean and clean["formed_date"] < clean["occurred_date"]:
         errors["formed_date"] = [_("The information cannot have formed before the behaviour occurred.")]
     uploads: list[storage.Upload] = []
     try:

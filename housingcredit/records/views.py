@@ -11,18 +11,27 @@ from wtforms.fields.choices import SelectChoice
 
 from ..accounts import gate
 from ..accounts.models import Role
+from sqlalchemy.orm import selectinload
+
 from ..archives.models import Household
+from ..clock import get_clock
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..i18n import title_of
 from ..scoring import service as scoring
-from . import service
+from . import pending, service
 from .forms import (CorrectionDecisionForm, CorrectionForm, DetermineForm, RecordForm, RevocationDecisionForm,
                     RevokeForm)
 from .models import Decision
 from .schemas import REASON_LABELS, record_status
 
 bp = Blueprint("records", __name__)
+
+@bp.app_template_filter("cite")
+def cite_filter(clause) -> str:
+    from ..i18n import cite
+    return cite(clause)
+
 
 STATUS_LABELS = {"pending": _l("Pending review"), "confirmed": _l("Confirmed"), "rejected": _l("Rejected"),
                  "revoked": _l("Revoked"), "repaired": _l("Repaired")}
@@ -68,25 +77,45 @@ def new_record(household_id: int):
     form.source.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(s.code, title_of(s))
                                                               for s in service.sources()]
     status = 200
+    token, kept, summary = None, [], []
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            files = [f for f in form.evidence.data or [] if f and getattr(f, "filename", "")]
+            token = request.form.get("pending_token") or None
+            files = pending.load(token, who, household.id) + [
+                (f.filename, f.stream.read(current_app.config["EVIDENCE_MAX_BYTES"] + 1))
+                for f in form.evidence.data or [] if f and getattr(f, "filename", "")]
             try:
                 record = service.create_record(household.id, form.data_for_service(), files, who)
             except DomainError as err:
                 db.session.rollback()
                 _apply_errors(form, err)
                 status = err.status
-                flash(str(err.message) if not err.errors else _("Please correct the marked fields "
-                                                                 "and attach the evidence again."), "error")
+                summary = _error_summary(form, err)
+                token, kept = pending.keep(files, who, household.id, token)
+                flash(str(err.message) if not err.errors else _("Please correct the marked fields; the files "
+                                                                 "you attached are kept.") if kept else
+                      _("Please correct the marked fields."), "error")
             else:
                 db.session.commit()
+                pending.drop(token)
                 flash(_("The behaviour was recorded and awaits review.") +
-                      (" " + _("It was entered late (LN 第九条).") if record.late else ""), "success")
+                      (" " + _("It was entered late (cf. LN 第九条).") if record.late else ""), "success")
                 return redirect(url_for("records.show", record_id=record.id))
     return render_template("records/new.html", form=form, household=household, catalogue=catalogue,
-                           title_of=title_of, tier_label=tier_label), status
+                           title_of=title_of, tier_label=tier_label, pending_token=token, kept_files=kept,
+                           error_summary=summary), status
+
+
+def _error_summary(form, err: DomainError) -> list[str]:
+    """Every error at once, each under its field's label (never a raw field key)."""
+    out = []
+    for name, messages in err.errors.items():
+        field = getattr(form, name, None)
+        label = field.label.text if field is not None and hasattr(field, "label") else None
+        for m in messages if isinstance(messages, (list, tuple)) else [messages]:
+            out.append(f"{label}：{m}" if label else str(m))
+    return out
 
 
 # ---- one record --------------------------------------------------------------------------------------------
@@ -121,8 +150,12 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
     can_correct = state == "confirmed" and open_correction is None and gate.can("record.revoke", who)
     can_decide_correction = (open_correction is not None and gate.can("record.determine", who)
                              and who.id not in (open_correction.proposed_by_id, record.recorded_by_id))
+    next_record = service.next_for_review(who, record.id) if state != "pending" and request.args.get(
+        "decided") else None
     return render_template(
         "records/record.html", record=record, household=household, status=state, status_labels=STATUS_LABELS,
+        head_name=household.head.name if household.head else "", next_record=next_record,
+        previews=[_preview(ev) for ev in record.evidence],
         reason_labels=REASON_LABELS, behaviour=_behaviour(record.code, record.region_code), title_of=title_of,
         tier_label=tier_label, source_label=_source_label(record.source),
         own_record=record.recorded_by_id == who.id, can_determine=can_determine, can_revoke=can_revoke,
@@ -156,7 +189,7 @@ def determine(record_id: int):
         db.session.commit()
         flash(_("The record was confirmed; the household has been notified.")
               if det.decision == Decision.confirmed else _("The record was rejected."), "success")
-        return redirect(url_for("records.show", record_id=record_id))
+        return redirect(url_for("records.show", record_id=record_id, decided=1))
     flash(_("The input is not valid."), "error")  # refused: the record page again with the fields marked
     return _render_record(record_id, determine_form=form, status=422)
 
@@ -239,16 +272,26 @@ def change_queue():
         Household.id.in_({i["record"].household_id for i in items}))} if items else {}
     return render_template("records/changes.html", items=items, households=households,
                            reason_labels=REASON_LABELS, behaviour=_behaviour, title_of=title_of)
+def _preview(ev) -> dict:
+    """How the record page shows an evidence file to its reviewer: an image inline, a PDF opened in the browser's
+    own viewer (a new tab), anything else as a download."""
+    kind = "image" if ev.content_type in ("image/png", "image/jpeg") else (
+        "pdf" if ev.content_type == "application/pdf" else "file")
+    return {"id": ev.id, "kind": kind, "filename": ev.filename,
+            "url": url_for("records.evidence", evidence_id=ev.id, inline=1) if kind != "file" else None}
 
 
 @bp.route("/evidence/<int:evidence_id>")
 @login_required
 def evidence(evidence_id: int):
+    """An evidence file: a download, or (`?inline=1`, PDF/PNG/JPEG only — their content was checked on upload)
+    shown in the browser for a preview. Either way a staff read of the household's file."""
     ev, path = service.get_evidence(evidence_id, gate.user())
     db.session.commit()
     if not path.is_file():
         raise NotFound()
-    return send_file(path, mimetype=ev.content_type, as_attachment=True, download_name=ev.filename)
+    inline = request.args.get("inline") == "1" and ev.content_type in current_app.config["EVIDENCE_TYPES"]
+    return send_file(path, mimetype=ev.content_type, as_attachment=not inline, download_name=ev.filename)
 
 
 # ---- queues and overviews ----------------------------------------------------------------------------------
@@ -259,10 +302,22 @@ def review_queue():
     who = gate.user()
     queue = service.review_queue(who, limit=current_app.config["PAGE_SIZE"], after=request.args.get("after"))
     records = queue["items"]
-    households = {h.id: h for h in db.session.query(Household).filter(
+    households = {h.id: h for h in db.session.query(Household).options(selectinload(Household.members)).filter(
         Household.id.in_({r.household_id for r in records}))} if records else {}
+    now = get_clock().now_utc()
+    waiting = {r.id: waiting_text(now - r.recorded_dt) for r in records}
     return render_template("records/review.html", records=records, queue=queue, households=households, who=who,
-                           behaviour=_behaviour, title_of=title_of, tier_label=tier_label)
+                           behaviour=_behaviour, title_of=title_of, tier_label=tier_label, waiting=waiting)
+
+
+def waiting_text(delta) -> str:
+    """How long a record has waited for review, as a reader says it: 3 天 5 小时, 4 小时, 不到 1 小时."""
+    hours = int(delta.total_seconds() // 3600)
+    if hours < 1:
+        return _("under an hour")
+    if hours < 24:
+        return _("%(h)s h", h=hours)
+    return _("%(d)s d %(h)s h", d=hours // 24, h=hours % 24)
 
 
 @bp.route("/records/overview")

@@ -188,7 +188,7 @@ def test_hb_six_pages_render_for_staff(app, clock, client, login_as):
     assert "到期事项 · 2026-06-15" in due and h.archive_no not in due  # its period ends 2027-06-01
     lists = _text(client.get(f"/households/{h.id}/lists"))
     assert "信用分 85 中度失信" in lists and "自 2026-06-01 至 2027-06-01" in lists
-    for measure in ("书面警示 (HB 六 (发出警示))", "每季度入户巡查", "期内不予调换、升级住房"):
+    for measure in ("书面警示 (湖北意见 六 (发出警示))", "每季度入户巡查", "期内不予调换、升级住房"):
         assert measure in lists
     assert client.get("/watch?status=bogus").status_code == 422
     token = factories.csrf_token(client)

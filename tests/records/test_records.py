@@ -424,7 +424,7 @@ def test_record_form_keeps_typed_values_on_error_and_records(app, client):
     login(client, caseworker)
     page = client.get(f"/households/{household.id}/records/new")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "HB06" in html and "HB 四(六)" in html and "无正当理由拖欠租金" in html
+    assert page.status_code == 200 and "HB06" in html and "湖北意见 四(六)" in html and "无正当理由拖欠租金" in html
     data = {**record_data(facts="欠租七个月的事实"), "csrf_token": _csrf(html)}
     resp = client.post(f"/households/{household.id}/records/new", data=data, content_type="multipart/form-data")
     assert resp.status_code == 422
@@ -468,7 +468,7 @@ def test_household_sees_own_score_explanation_and_records(app, client):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert 'data-score="85"' in html and 'data-tier="moderate"' in html
-    assert "HB 四(六)" in html and "hubei-2018" in html and "<svg" in html and "<polyline" in html
+    assert "Hubei opinions 四(六)" in html and "hubei-2018" in html and "<svg" in html and "<polyline" in html
     assert "Record a behaviour" not in html
     other = make_household("420102", head_name="钱七")
     assert client.get(f"/api/v1/households/{other.id}/credit").status_code == 401  # no API for households
@@ -510,7 +510,7 @@ def test_hb_three_archive_pages_carry_the_credit_panel(app, client):
     client.post("/logout", data={"csrf_token": _csrf(html)})
     login(client, make_household_user(household))
     html = client.get("/my").get_data(as_text=True)
-    assert 'data-score="95"' in html and "HB 四(八)" in html
+    assert 'data-score="95"' in html and "湖北意见 四(八)" in html
     assert f"/households/{household.id}/records/new" not in html
 
 
