@@ -63,8 +63,6 @@ ACTION_LABELS = {
     "repair.read": _l("Repair application viewed"),
     "repair.material_read": _l("Repair material viewed"),
     "repairs.read": _l("Repair applications viewed"),
-    "objection.read": _l("Objection viewed"),
-    "repair.read": _l("Repair application viewed"),
     "materials.read": _l("Objection or repair materials viewed"),
     "orders.read": _l("Rectification orders viewed"),
     "procedures.read": _l("Procedures viewed"),

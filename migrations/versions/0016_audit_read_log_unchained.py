@@ -12,13 +12,13 @@ Downgrade stops while the trail holds an unchained entry or an entry whose place
 schema had no room for either).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0023
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0016"
-down_revision = "0013"  # the lead re-chains at merge
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

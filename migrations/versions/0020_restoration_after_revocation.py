@@ -4,14 +4,14 @@ A restoration of credit (恢复信誉, SPEC §9) is kept where measures had been
 upheld objection (as before) or a confirmed revocation decision (new). Existing rows all have their objection.
 
 Revision ID: 0020
-Revises: 0013
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0020"
-down_revision = "0013"  # the lead re-chains at merge
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """import batches: spreadsheet imports of household archives, checked before they are confirmed
 
 Revision ID: 0022
-Revises: 0013
+Revises: 0020
 Create Date: 2026-11-26
 
 """
@@ -12,7 +12,7 @@ import housingcredit.db
 
 
 revision = "0022"
-down_revision = "0013"  # the lead re-chains at merge
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
