@@ -49,8 +49,12 @@ ACTION_LABELS = {
     "objection.propose": _l("Objection: handler's proposal"),
     "objection.decide": _l("Objection decided"),
     "objection.restore": _l("Objection: record restored"),
+    "revocation.restore": _l("Revocation: credit restored"),
+    "document.supersede": _l("Document superseded"),
+    "report_batch.create": _l("Report batch started"),
+    "report_batch.download": _l("Report batch downloaded"),
+    "report_batch.finish": _l("Report batch finished"),
     "objection.read": _l("Objection viewed"),
-    "objection.material_read": _l("Objection material viewed"),
     "objections.read": _l("Objections viewed"),
     "repair.apply": _l("Credit repair applied for"),
     "repair.assign": _l("Repair application assigned to a handler"),
@@ -61,7 +65,6 @@ ACTION_LABELS = {
     "repair.propose": _l("Repair application: handler's proposal"),
     "repair.decide": _l("Repair application decided"),
     "repair.read": _l("Repair application viewed"),
-    "repair.material_read": _l("Repair material viewed"),
     "repairs.read": _l("Repair applications viewed"),
     "materials.read": _l("Objection or repair materials viewed"),
     "orders.read": _l("Rectification orders viewed"),
@@ -117,6 +120,10 @@ OBJECT_LABELS = {
     "outbox_event": _l("Platform message #%(id)s"),
     "user": _l("Account #%(id)s"),
     "api_token": _l("API token #%(id)s"),
+    "export_request": _l("Export request #%(id)s"),
+    "report_batch": _l("Report batch #%(id)s"),
+    "import": _l("Excel import #%(id)s"),
+    "list": _l("List %(id)s"),
 }
 # …and one without an id (a job over many households, the demo, the trail itself).
 OBJECT_KINDS = {

@@ -16,7 +16,12 @@ PACKAGE = ROOT / "housingcredit"
 
 # Sites that pass on an action they were given (a parameter), not a code of their own.
 PASS_THROUGH = {("accounts/gate.py", "log_read"), ("accounts/gate.py", "read_household"),
-                ("archives/service.py", "read_household")}
+                ("archives/service.py", "read_household"),
+                # the two-person decision helper writes the action its caller names (collected at the callers)
+                ("decisions.py", "decide"), ("decisions.py", "_write")}
+
+# Actions built as f"{kind}<suffix>": the suffix → the kinds it takes.
+SUFFIXES = {".restore": {"objection", "revocation"}}  # appeals/service.restore: ref_type of the restoration
 
 
 def _dynamic() -> dict[str, set[str]]:
@@ -28,7 +33,8 @@ def _dynamic() -> dict[str, set[str]]:
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_add_step" and len(node.args) > 2 \
                 and isinstance(node.args[2], ast.Constant):
             repair_kinds.add(node.args[2].value)
-    return {"procedure.": set(STEPS), "repair.": repair_kinds}
+    return {"procedure.": set(STEPS), "repair.": repair_kinds,
+            "export.": {"approved", "rejected"}}  # workbench/exports.decide: f"export.{decision}"
 
 
 def _action_arg(call: ast.Call):
@@ -39,6 +45,8 @@ def _action_arg(call: ast.Call):
     keyword = next((k.value for k in call.keywords if k.arg == "action"), None)
     if name == "record" and owner == "audit":
         return call.args[0] if call.args else keyword
+    if name in ("propose", "decide") and owner == "decisions":  # decisions.propose/decide(…, action=…)
+        return keyword
     if name == "log_read":
         return call.args[0] if call.args else keyword
     if name == "read_household":  # gate.read_household(h, permission, who, action) · service.…(id, who, action)
@@ -73,6 +81,9 @@ def collect() -> tuple[set[str], set[tuple[str, str]]]:
                 elif isinstance(node, ast.JoinedStr) and isinstance(node.values[0], ast.Constant) \
                         and node.values[0].value in dynamic:
                     codes.update(node.values[0].value + v for v in dynamic[node.values[0].value])
+                elif isinstance(node, ast.JoinedStr) and isinstance(node.values[-1], ast.Constant) \
+                        and node.values[-1].value in SUFFIXES and len(node.values) == 2:
+                    codes.update(v + node.values[-1].value for v in SUFFIXES[node.values[-1].value])
                 else:
                     passing.add((rel, fn.name))
     return codes, passing

@@ -50,7 +50,7 @@ def test_spec11_masked_export_holds_exactly_what_is_filtered_and_masks_identity(
     login(client, make_user("caseworker", "420100"))
     rows = _sheet(client.get("/workbench/archives/export.xlsx?region=420102"))
     header, body = rows[0], rows[1:]
-    assert header[:5] == ["档案", "户主", "身份证号", "所属区域", "住址"]
+    assert header[:5] == ["档案", "户主", "身份证号码", "所属区域", "住址"]
     assert len(body) == 1
     archive_no, head, id_no, region, address = body[0][:5]
     assert archive_no == jiangan.archive_no
