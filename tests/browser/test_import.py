@@ -32,7 +32,8 @@ def test_issue18_import_with_one_bad_row_in_the_browser(app, live_server, browse
     page.fill("#staff-username", caseworker.username)
     page.fill("#staff-password", PASSWORD)
     page.click("#staff-login")
-    page.wait_for_url(re.compile(r"/households$"))
+    page.wait_for_url(re.compile(r"/home$"))  # staff land on their to-dos
+    page.goto(f"{live_server}/households")
     page.click("#import-link")
     page.wait_for_url(re.compile(r"/imports$"))
     assert page.locator("h1").inner_text() == "从 Excel 批量导入家庭档案"
