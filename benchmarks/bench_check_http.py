@@ -77,7 +77,7 @@ def prepare(args, url: str) -> dict:
     from housingcredit.accounts import service as accounts
     from housingcredit.accounts.models import User
     from housingcredit.archives.models import Member
-    from housingcredit.clock import FixedClock
+    from housingcredit.clock import FixedClock, SystemClock
     from housingcredit.extensions import db
     from housingcredit.scoring import service as scoring
     import sqlalchemy as sa
@@ -97,6 +97,7 @@ def prepare(args, url: str) -> dict:
             worker = data["caseworker"]
         else:
             worker = db.session.scalar(sa.select(User).where(User.username == "bench-caseworker"))
+        app.extensions["clock"] = SystemClock()  # gunicorn checks the token against the real clock
         token = accounts.create_token(worker, "bench-http")
         db.session.commit()
         numbers = db.session.scalars(sa.select(Member.id_number).order_by(Member.id)
