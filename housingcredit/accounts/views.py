@@ -113,50 +113,41 @@ def change_password():
     return render_template("accounts/password.html", form=form), 422
 
 
-@bp.route("/activate", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed_activation)
-def activate():
-    form = ActivationForm()
+def _activation(form, template: str, activate_with):
+    """One activation page for households and staff: the form's fields go to `activate_with`; a refused code is
+    counted against the account (committed), any other error leaves nothing written; success starts a session."""
     if form.validate_on_submit():
         try:
-            user = service.activate_household(form.id_number.data, form.code.data, form.password.data)
+            user = activate_with(form)
         except InvalidInput as err:
             if isinstance(err, service.ActivationRefused):
                 db.session.commit()  # the wrong try is counted against the account's code
             else:
                 db.session.rollback()
             getattr(form, err.field, form.code).errors.append(str(err.message))
-            return render_template("accounts/activate.html", form=form), 422
+            return render_template(template, form=form), 422
         db.session.commit()
         start_session(user)
         flash(_("Your account is active."), "success")
         return redirect(url_for("web.index"))
     status = 422 if request.method == "POST" else 200
-    return render_template("accounts/activate.html", form=form), status
+    return render_template(template, form=form), status
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed_activation)
+def activate():
+    return _activation(ActivationForm(), "accounts/activate.html",
+                       lambda f: service.activate_household(f.id_number.data, f.code.data, f.password.data))
 
 
 @bp.route("/activate/staff", methods=["GET", "POST"])
 @limiter.limit(_login_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed_activation)
 def activate_staff():
     """A new staff member (or one whose password a supervisor reset) sets a password with the activation code."""
-    form = StaffActivationForm()
-    if form.validate_on_submit():
-        try:
-            user = staff.activate_staff(form.username.data, form.code.data, form.password.data,
-                                        form.password_repeat.data)
-        except InvalidInput as err:
-            if isinstance(err, service.ActivationRefused):
-                db.session.commit()  # the wrong try is counted against the account's code
-            else:
-                db.session.rollback()
-            getattr(form, err.field, form.code).errors.append(str(err.message))
-            return render_template("accounts/activate_staff.html", form=form), 422
-        db.session.commit()
-        start_session(user)
-        flash(_("Your account is active."), "success")
-        return redirect(url_for("web.index"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("accounts/activate_staff.html", form=form), status
+    return _activation(StaffActivationForm(), "accounts/activate_staff.html",
+                       lambda f: staff.activate_staff(f.username.data, f.code.data, f.password.data,
+                                                      f.password_repeat.data))
 
 
 # ---- one's own API tokens ------------------------------------------------------------------------------------
