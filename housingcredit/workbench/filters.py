@@ -274,19 +274,20 @@ def export_rows(spec: ListSpec, q: dict, who: User, masked: bool, batch: int = 5
     plan = []
     for c in spec.columns:
         mask = c.mask if masked and c.mask is not None else None
-        plan.append((index[c.key], mask, None if mask else c.show, {}))
+        show = None if mask else c.show
+        plan.append((index[c.key], mask, show, {} if show is not None else None))
     plain = [i for i, mask, show, _memo in plan if mask is None and show is None]
     if len(plain) == len(plan):  # nothing to show or mask: the row's values as they are
         for row in result:
             yield [sheet_value(row[i]) for i in plain]
         return
-    for row in result:
+    for n, row in enumerate(result):
         out = []
         for i, mask, show, memo in plan:
             value = row[i]
             if mask is not None:
                 value = sheet_value(mask(value, row))
-            elif show is not None:
+            elif memo is not None:
                 try:
                     value = memo[value]
                 except KeyError:
@@ -296,12 +297,18 @@ def export_rows(spec: ListSpec, q: dict, who: User, masked: bool, batch: int = 5
                     value = shown
                 except TypeError:  # not hashable
                     value = sheet_value(show(value))
+            elif show is not None:
+                value = sheet_value(show(value))
             elif type(value) not in _SHEET_PLAIN:
                 value = sheet_value(value)
             out.append(value)
         yield out
+        if n == _MEMO_PROBE:  # a column of distinct values (a time, an id) gains nothing from its memo: drop it
+            plan = [(i, mask, show, memo if memo is None or len(memo) < _MEMO_PROBE // 2 else None)
+                    for i, mask, show, memo in plan]
 
 
+_MEMO_PROBE = 1000
 _SHEET_PLAIN = frozenset({str, int, float, bool, date, type(None)})
 
 

@@ -3,6 +3,7 @@ and their masking (SPEC §11: names `张*丰`, ID numbers `420102********1234`, 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -73,7 +74,12 @@ def _region(v):
 
 def _district(_value, row):
     """An address shown only to its district (SPEC §11): the region's names."""
-    return regions.district_name(row._mapping["region_code"])
+    return _district_of(row.region_code)
+
+
+@lru_cache(maxsize=4096)
+def _district_of(code):
+    return regions.district_name(code)  # the regions are configuration: the same names for a process's life
 
 
 def _name(value, _row):
