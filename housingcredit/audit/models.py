@@ -12,9 +12,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, IdMixin, big_fk
+from ..db import Base, IdMixin, big_fk, one_of
 
 UNCHAINED = "hash IS NULL"
+VERIFICATION_STATES = ("running", "done", "failed")
 
 
 class AuditEntry(IdMixin, Base):
@@ -48,6 +49,7 @@ class AuditVerification(IdMixin, Base):
     once done. The answer is also an audit entry (`audit.verify`); this row is what the page polls."""
 
     __tablename__ = "audit_verifications"
+    __table_args__ = (one_of("status", VERIFICATION_STATES),)
 
     requested_by_id: Mapped[int] = big_fk("users.id")
     started_dt: Mapped[datetime]

@@ -21,11 +21,11 @@ from ..clock import get_clock
 from ..errors import NotFound
 from ..extensions import db
 from . import service as audit
-from .models import AuditEntry, AuditVerification
+from .models import VERIFICATION_STATES, AuditEntry, AuditVerification
 
 log = logging.getLogger(__name__)
 
-RUNNING, DONE, FAILED = "running", "done", "failed"
+RUNNING, DONE, FAILED = VERIFICATION_STATES
 STALE_SECONDS = 120
 _REQUEST_LOCK = 0x4843_4156  # "HCAV": one verification started at a time (not the chain's lock: appends go on)
 

@@ -38,6 +38,7 @@ def upgrade():
         sa.Column("id", ID, nullable=False),
         sa.ForeignKeyConstraint(["requested_by_id"], ["users.id"],
                                 name=op.f("fk_audit_verifications_requested_by_id_users")),
+        sa.CheckConstraint("status IN ('running', 'done', 'failed')", name=op.f("ck_audit_verifications_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_verifications")),
     )
 
