@@ -58,7 +58,10 @@ def load(n: int, rng: random.Random, echo) -> dict:
     households = [make_household("420102", head_name="张三丰", actor=staff[0]).id for _ in range(20)]
     db.session.commit()
     base = db.session.scalar(sa.text("SELECT coalesce(max(id), 0) FROM audit_entries"))
-    prev = db.session.scalar(sa.text("SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1")) or audit.GENESIS
+    audit.chain_all()  # the app's own entries, read-logs too: the chain's head is then the newest place
+    base_seq = db.session.scalar(sa.text("SELECT coalesce(max(seq), 0) FROM audit_entries"))
+    prev = db.session.scalar(sa.text("SELECT hash FROM audit_entries WHERE seq IS NOT NULL "
+                                "ORDER BY seq DESC LIMIT 1")) or audit.GENESIS
     key = audit._key()
     # plain values: the session's connection is busy with the COPY, so nothing may lazy-load while it runs
     staff = [(u.id, u.username) for u in staff]
@@ -78,18 +81,19 @@ def load(n: int, rng: random.Random, echo) -> dict:
             hid = households[rng.randrange(len(households))] if k % 50 == 0 else None
             dt = start + step * k
             dt = dt.replace(microsecond=0)
-            fields = {"id": i, "dt": dt.isoformat(), "actor_id": who[0], "actor_label": who[1],
+            seq = base_seq + 1 + k  # the entry's place in the chain (hashed as "id")
+            fields = {"id": seq, "dt": dt.isoformat(), "actor_id": who[0], "actor_label": who[1],
                       "action": action, "object_type": "household" if hid else "credit_state",
                       "object_id": str(hid) if hid else None, "household_id": hid,
                       "region_code": "420102", "before": None, "after": {"k": k}}
             digest = audit._digest(prev, fields, key)
             yield (i, dt, who[0], who[1], action, fields["object_type"], fields["object_id"], hid,
-                   "420102", None, json.dumps(fields["after"]), prev, digest)
+                   "420102", None, json.dumps(fields["after"]), seq, prev, digest)
             prev = digest
 
     copy_rows(raw_connection(db), "audit_entries",
               ("id", "dt", "actor_id", "actor_label", "action", "object_type", "object_id", "household_id",
-               "region_code", "before", "after", "prev_hash", "hash"), rows())
+               "region_code", "before", "after", "seq", "prev_hash", "hash"), rows())
     move_sequences(db, ("audit_entries",))
     db.session.commit()
     db.session.execute(sa.text("ANALYZE"))
@@ -110,13 +114,14 @@ def login(client, username: str) -> None:
 
 
 def bare_verify(url: str, key: bytes) -> int:
-    """The verifier's work without the app: walk the rows in id order and recompute each HMAC."""
+    """The verifier's work without the app: walk the rows in place order (`seq`) and recompute each HMAC."""
     from housingcredit.audit.service import GENESIS, _body
     prev, checked = GENESIS, 0
     with psycopg.connect(url) as conn, conn.cursor(name="walk") as cur:
         cur.itersize = 5000
-        cur.execute("SELECT id, dt, actor_id, actor_label, action, object_type, object_id, household_id, "
-                    "region_code, before, after, prev_hash, hash FROM audit_entries ORDER BY id")
+        cur.execute("SELECT seq, dt, actor_id, actor_label, action, object_type, object_id, household_id, "
+                    "region_code, before, after, prev_hash, hash FROM audit_entries WHERE seq IS NOT NULL "
+                    "ORDER BY seq")
         for (i, dt, actor_id, label, action, otype, oid, hid, region, before, after, prev_hash, digest) in cur:
             fields = {"id": i, "dt": (dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)).isoformat(),
                       "actor_id": actor_id, "actor_label": label, "action": action, "object_type": otype,
