@@ -1,7 +1,7 @@
 """Every table, imported in one place so Alembic and the app see the whole schema."""
 from .accounts.models import ApiToken, Role, User  # noqa: F401
 from .archives.models import Household, Member, ProtectionCategory, Relation  # noqa: F401
-from .audit.models import AuditEntry  # noqa: F401
+from .audit.models import AuditEntry, AuditVerification  # noqa: F401
 from .lists.models import (CreditCheck, OrderCompliance, Procedure, ProcedureStep,  # noqa: F401
                            RectificationOrder, WatchEntry)
 from .notices.models import Notice  # noqa: F401

@@ -12,9 +12,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, IdMixin, big_fk
+from ..db import Base, IdMixin, big_fk, one_of
 
 UNCHAINED = "hash IS NULL"
+VERIFICATION_STATES = ("running", "done", "failed")
 
 
 class AuditEntry(IdMixin, Base):
@@ -40,3 +41,26 @@ class AuditEntry(IdMixin, Base):
     seq: Mapped[int | None] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), unique=True)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+
+
+class AuditVerification(IdMixin, Base):
+    """One run of the chain's verifier asked for on the trail page (校验日志链): who asked, how far it got while it
+    runs in the background (`checked` of `total`, `heartbeat_dt` its last sign of life), and the verifier's answer
+    once done. The answer is also an audit entry (`audit.verify`); this row is what the page polls."""
+
+    __tablename__ = "audit_verifications"
+    __table_args__ = (one_of("status", VERIFICATION_STATES),)
+
+    requested_by_id: Mapped[int] = big_fk("users.id")
+    started_dt: Mapped[datetime]
+    heartbeat_dt: Mapped[datetime]
+    finished_dt: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(12))  # running | done | failed
+    total: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))  # the chain's length
+    checked: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    ok: Mapped[bool | None]
+    first_bad_id: Mapped[int | None] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    problem: Mapped[str | None] = mapped_column(sa.String(300))  # the verifier's own words
+    head_id: Mapped[int | None] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    head_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    checkpoint_at: Mapped[str | None] = mapped_column(sa.String(40))

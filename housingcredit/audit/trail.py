@@ -2,8 +2,8 @@
 newest first, paged by entry id (keyset: every page costs the same however deep), each entry with a readable
 action and object ("户 #123 张*三", "记录 #45") and a link to it; and the chain's verifier, run on request.
 
-The trail itself is written by audit/service.py; here only `verify_chain` leaves an entry (who ran the verifier
-and its answer). A regional viewer sees the entries of its region;
+The trail itself is written by audit/service.py; the verifier asked for on this page runs in the background
+(audit/verification.py) and leaves an entry with its answer. A regional viewer sees the entries of its region;
 entries of no region (the system, logins, province accounts) are the province's (as before).
 """
 from __future__ import annotations
@@ -22,7 +22,6 @@ from ..disclosure.masking import mask_name
 from ..errors import InvalidInput
 from ..extensions import db
 from ..validation import MAX_ID
-from . import service as audit
 from .labels import ACTION_LABELS, action_label, object_label
 from .models import AuditEntry
 
@@ -209,40 +208,9 @@ def actions() -> list[tuple[str, str]]:
     return sorted(((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda p: p[1])
 
 
-# ---- the verifier, on request ---------------------------------------------------------------------------------
+# ---- the verifier's problems, in words (audit/verification.py) -----------------------------------------------
 
 PROBLEMS = [("missing", _l("an entry is missing")), ("out of order", _l("an entry is out of order")),
             ("altered", _l("an entry was altered")), ("rewritten", _l("rewritten since the last checkpoint")),
             ("truncated", _l("entries at the end were removed")),
             ("the newest checkpoint", _l("the checkpoint file is not valid"))]
-
-
-@dataclass
-class Verification:
-    ok: bool
-    checked: int
-    head_id: int | None
-    head_hash: str | None
-    first_bad_id: int | None
-    problem: str | None  # translated summary
-    detail: str | None  # the verifier's own words (as `flask audit verify` prints them)
-    checkpoint_at: str | None
-
-
-def verify_chain(who) -> Verification:
-    """Run the verifier (`audit/service.verify`, the same code as `flask audit verify`) and leave an entry saying
-    who ran it and what it answered; the caller commits."""
-    gate.require("audit.verify", who)
-    actor = (who.id, who.username)
-    audit.chain_all()  # the read-logs not chained yet, as `flask audit verify` does (commits each batch)
-    result = audit.verify()
-    summary = None
-    if not result.ok:
-        summary = next((str(label) for prefix, label in PROBLEMS if (result.problem or "").startswith(prefix)),
-                       result.problem)
-    cp = result.checkpoint or {}
-    audit.record("audit.verify", "audit", None, actor=actor,
-                   after={"ok": result.ok, "checked": result.checked, "first_bad_id": result.first_bad_id,
-                          "head_id": result.head_id})
-    return Verification(result.ok, result.checked, result.head_id, result.head_hash, result.first_bad_id, summary,
-                        result.problem, cp.get("at") if isinstance(cp, dict) else None)

@@ -2,18 +2,21 @@
 approved by a supervisor other than the requester, downloaded once by the requester within the time limit.
 Every export, request, decision and download is an audit entry.
 
-The workbook is an openpyxl write-only workbook written row by row from the list's own query (fetched in
-batches), into a temporary file that is then sent in chunks and removed: memory stays flat whatever the size."""
+The workbook is an openpyxl write-only workbook written row by row from the list's own query (one query, fetched
+in batches), into a temporary file that is then sent in chunks and removed: memory stays flat whatever the size.
+Every cell that is text in the list is text in the workbook (never a formula: see `_as_text`)."""
 from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 
 from ..accounts import gate
 from ..accounts.models import Role, User
@@ -43,26 +46,28 @@ def spec_of(name: str):
     return spec
 
 
-def _sheet_value(value):
-    """What a cell holds: text, numbers and dates as themselves; lazy strings as text; tz-aware times naive
-    (Excel has no time zones; the lists show Beijing time)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
-    if isinstance(value, (int, float, str)) or hasattr(value, "isoformat"):
-        return value
-    return str(value)
+def _as_text(ws, value: str) -> WriteOnlyCell:
+    """A cell that holds `value` as text, whatever it looks like: openpyxl would write a string starting with "="
+    as a formula (and "#N/A" as an error) — data from the archives must never become a formula in a spreadsheet."""
+    cell = WriteOnlyCell(ws, value)
+    cell.data_type = "s"
+    return cell
 
 
 def write_xlsx(spec, rows, path: str) -> int:
-    """Write the header and `rows` (lists of cell values) to an .xlsx at `path`; returns the number of rows."""
+    """Write the header and `rows` (lists of cell values, as `filters.sheet_value` makes them) to an .xlsx at
+    `path` with openpyxl in write-only mode (lxml's incremental writer; inline strings); returns the number of
+    rows. Each value goes to openpyxl as it is (no cell object, no style), but for text that would not stay text."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=str(spec.title)[:31])
     ws.append([str(c.label) for c in spec.columns])
+    append = ws.append
     n = 0
     for row in rows:
-        ws.append([_sheet_value(v) for v in row])
+        for i, value in enumerate(row):
+            if type(value) is str and value and (value[0] == "=" or value in ERROR_CODES):
+                row[i] = _as_text(ws, value)
+        append(row)
         n += 1
     wb.save(path)
     return n

@@ -3,6 +3,7 @@ and their masking (SPEC §11: names `张*丰`, ID numbers `420102********1234`, 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -73,7 +74,12 @@ def _region(v):
 
 def _district(_value, row):
     """An address shown only to its district (SPEC §11): the region's names."""
-    return regions.district_name(row._mapping["region_code"])
+    return _district_of(row.region_code)
+
+
+@lru_cache(maxsize=4096)
+def _district_of(code):
+    return regions.district_name(code)  # the regions are configuration: the same names for a process's life
 
 
 def _name(value, _row):
@@ -101,6 +107,24 @@ def _lists_link(row):
 
 
 REGION = Filter("region", _l("Region"), "region")
+
+# the columns and orders several lists share, defined once (each list names them in its own order)
+HEAD = Column("head", _l("Head"), mask=_name)
+REGION_COLUMN = Column("region_code", _l("Region"), show=_region)
+ARCHIVE = Column("archive_no", _l("Archive"), link=_household_link)  # linked to the archive
+ARCHIVE_LISTS = Column("archive_no", _l("Archive"), link=_lists_link)  # linked to the household's lists page
+TIME = Column("dt", _l("Time"), show=_local_time)
+
+
+def _household_columns(archive: Column = ARCHIVE_LISTS) -> tuple[Column, ...]:
+    """Archive number (linked), head (masked), region: how a row names its household."""
+    return (archive, HEAD, REGION_COLUMN)
+
+
+def _by_id(column) -> tuple[Sort, Sort]:
+    """Newest first, oldest first: by the table's id (its primary key is the index)."""
+    return (Sort("newest", _l("Newest first"), (column,)),
+            Sort("oldest", _l("Oldest first"), (column,), descending=False))
 
 # ---- archives ---------------------------------------------------------------------------------------------------
 
@@ -135,10 +159,9 @@ ARCHIVES = ListSpec(
              Filter("created", _l("Archive created"), "dates", Household.created_dt)),
     sorts=(Sort("newest", _l("Newest first"), (Household.id,)),
            Sort("archive_no", _l("By archive number"), (Household.archive_no,), descending=False)),
-    columns=(Column("archive_no", _l("Archive"), link=_household_link),
-             Column("head", _l("Head"), mask=_name),
+    columns=(ARCHIVE, HEAD,
              Column("id_number", _l("ID number"), mask=_id_number),
-             Column("region_code", _l("Region"), show=_region),
+             REGION_COLUMN,
              Column("address", _l("Address"), mask=_district),
              Column("category", _l("Protection category"),
                     show=lambda v: str(CATEGORY_LABELS.get(getattr(v, "value", v), v))),
@@ -200,9 +223,7 @@ _RECORD_FILTERS = (REGION,
                    Filter("operator", _l("Recorded by"), "operator", Record.recorded_by_id))
 
 _RECORD_COLUMNS = (Column("record_id", _l("Record"), link=_record_link),
-                   Column("archive_no", _l("Archive"), link=_household_link),
-                   Column("head", _l("Head"), mask=_name),
-                   Column("region_code", _l("Region"), show=_region),
+                   *_household_columns(ARCHIVE),
                    Column("code", _l("Behaviour"), show=_label(behaviour_labels)),
                    Column("occurred_date", _l("Occurred")),
                    Column("recorder", _l("Recorded by")),
@@ -216,8 +237,7 @@ RECORDS = ListSpec(
         Filter("late", _l("Late entry"), "choice", options=lambda: {"yes": _l("yes"), "no": _l("no")},
                clause=lambda v: Record.late if v == "yes" else ~Record.late),
         Filter("occurred", _l("Occurred"), "dates", Record.occurred_date)),
-    sorts=(Sort("newest", _l("Newest first"), (Record.id,)),
-           Sort("oldest", _l("Oldest first"), (Record.id,), descending=False)),
+    sorts=_by_id(Record.id),
     columns=_RECORD_COLUMNS + (
         Column("recorded_dt", _l("Recorded on"), show=_local_day),
         Column("status", _l("Status"), show=_label(RECORD_STATUS))))
@@ -263,9 +283,7 @@ WATCH = ListSpec(
              Filter("start", _l("Entry date"), "dates", WatchEntry.start_date)),
     sorts=(Sort("newest", _l("Newest first"), (WatchEntry.start_date, WatchEntry.id)),  # ix_watch_entries_list_order
            Sort("oldest", _l("Oldest first"), (WatchEntry.start_date, WatchEntry.id), descending=False)),
-    columns=(Column("archive_no", _l("Archive"), link=_lists_link),
-             Column("head", _l("Head"), mask=_name),
-             Column("region_code", _l("Region"), show=_region),
+    columns=(*_household_columns(),
              Column("start_date", _l("Entry date")),
              Column("until_date", _l("Period end")),
              Column("end_date", _l("Ended")),
@@ -288,12 +306,9 @@ PROCEDURES = ListSpec(
              Filter("state", _l("Step"), "choice", Procedure.state, options=lambda: STEP_LABELS),
              Filter("route", _l("Route"), "choice", Procedure.route, options=lambda: ROUTE_LABELS),
              Filter("opened", _l("Opened"), "dates", Procedure.opened_date)),
-    sorts=(Sort("newest", _l("Newest first"), (Procedure.id,)),
-           Sort("oldest", _l("Oldest first"), (Procedure.id,), descending=False)),
+    sorts=_by_id(Procedure.id),
     columns=(Column("procedure_id", _l("Procedure")),
-             Column("archive_no", _l("Archive"), link=_lists_link),
-             Column("head", _l("Head"), mask=_name),
-             Column("region_code", _l("Region"), show=_region),
+             *_household_columns(),
              Column("route", _l("Route"), show=_label(ROUTE_LABELS)),
              Column("opened_date", _l("Opened")),
              Column("state", _l("Step"), show=_label(STEP_LABELS)),
@@ -332,9 +347,7 @@ ORDERS = ListSpec(
                 descending=False),  # ix_rectification_orders_deadline
            Sort("newest", _l("Newest first"), (RectificationOrder.id,))),
     columns=(Column("order_id", _l("Order")),
-             Column("archive_no", _l("Archive"), link=_lists_link),
-             Column("head", _l("Head"), mask=_name),
-             Column("region_code", _l("Region"), show=_region),
+             *_household_columns(),
              Column("ground", _l("Ground"), show=_label(ground_labels)),
              Column("issued_date", _l("Issued")),
              Column("deadline", _l("Deadline")),
@@ -364,9 +377,8 @@ CHECKS = ListSpec(
              Filter("conclusion", _l("Conclusion"), "choice", CreditCheck.conclusion, options=lambda: CONCLUSIONS),
              Filter("operator", _l("Checked by"), "operator", CreditCheck.user_id),
              Filter("checked", _l("Checked on"), "dates", CreditCheck.dt)),
-    sorts=(Sort("newest", _l("Newest first"), (CreditCheck.id,)),
-           Sort("oldest", _l("Oldest first"), (CreditCheck.id,), descending=False)),
-    columns=(Column("dt", _l("Time"), show=_local_time),
+    sorts=_by_id(CreditCheck.id),
+    columns=(TIME,
              Column("caller", _l("Checked by")),
              Column("region_code", _l("Office region"), show=_region),
              Column("business", _l("Business"), show=_label(BUSINESS_LABELS)),
@@ -403,16 +415,15 @@ AUDIT = ListSpec(
                     options=lambda: {k: v for k, v in ACTION_LABELS.items()}),
              Filter("operator", _l("Actor"), "operator", AuditEntry.actor_id),
              Filter("dt", _l("Date"), "dates", AuditEntry.dt)),
-    sorts=(Sort("newest", _l("Newest first"), (AuditEntry.id,)),
-           Sort("oldest", _l("Oldest first"), (AuditEntry.id,), descending=False)),
+    sorts=_by_id(AuditEntry.id),
     columns=(Column("entry_id", _l("Entry")),
-             Column("dt", _l("Time"), show=_local_time),
+             TIME,
              Column("actor", _l("Actor")),
              Column("action", _l("Action"), show=lambda v: str(action_label(v))),
              Column("object_type", _l("Object")),
              Column("object_id", _l("Object id")),
              Column("household_id", _l("Household")),
-             Column("region_code", _l("Region"), show=_region)))
+             REGION_COLUMN))
 
 SPECS: dict[str, ListSpec] = {s.name: s for s in (ARCHIVES, RECORDS, REVIEW, WATCH, PROCEDURES, ORDERS, CHECKS,
                                                    AUDIT)}

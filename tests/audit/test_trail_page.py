@@ -148,6 +148,7 @@ def test_issue18_every_object_type_has_a_label():
 
 
 def test_issue18_verify_button_answers_ok_then_reports_a_tampered_row(app, client, world):
+    app.config["AUDIT_VERIFY_BACKGROUND"] = False  # the run in the clicking request: its answer on the next page
     auditor = world["auditor"]
     login(client, auditor)
     page = client.get("/audit").get_data(as_text=True)
@@ -157,8 +158,8 @@ def test_issue18_verify_button_answers_ok_then_reports_a_tampered_row(app, clien
     head = db.session.scalar(sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     resp = client.post("/audit/verify", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
                                                                        page).group(1)})
-    assert resp.status_code == 200
-    html = resp.get_data(as_text=True)
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/audit#verification")
+    html = client.get("/audit").get_data(as_text=True)
     assert 'id="verify-result" data-ok="1"' in html and "日志链完整" in html
     assert f"已校验 {count} 条" in html and f"第 {head.id} 条" in html and head.hash in html
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "audit.verify"))
@@ -167,12 +168,114 @@ def test_issue18_verify_button_answers_ok_then_reports_a_tampered_row(app, clien
     target = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "record.create"))
     _tamper("UPDATE audit_entries SET actor_label = 'someone else' WHERE id = :id", {"id": target.id})
     resp = client.post("/audit/verify", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
-                                                                       html).group(1)})
+                                                                       html).group(1)}, follow_redirects=True)
     html = resp.get_data(as_text=True)
     assert 'id="verify-result" data-ok="0"' in html and "日志链已被破坏" in html
     assert f"首个异常条目：第 {target.id} 条" in html and "有日志条目被篡改" in html
     assert f"此前已校验 {target.id - 1} 条" in html
     assert audit.verify().first_bad_id == target.id  # the same answer as `flask audit verify`
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _click_verify(client, monkeypatch) -> int:
+    """POST the button as a user would, holding the background start back (returns the run's id): the test then
+    looks at the page while the run is "going on", and starts the real thread itself once its own session has
+    nothing open (SQLite lets one writer commit while no reader holds the file)."""
+    from housingcredit.audit import verification
+    started = []
+    monkeypatch.setattr(verification, "start", started.append)
+    resp = client.post("/audit/verify", data={"csrf_token": _token(client.get("/audit").get_data(as_text=True))})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/audit#verification")
+    monkeypatch.undo()
+    assert len(started) == 1
+    return started[0]
+
+
+def _run_in_background(vid: int) -> None:
+    from housingcredit.audit import verification
+    db.session.commit()
+    verification.start(vid).join(timeout=300)  # the real thread, as in production
+    db.session.expire_all()
+
+
+def test_issue18_verify_runs_in_the_background_and_the_page_shows_its_progress_then_its_answer(
+        app, client, world, monkeypatch):
+    """A click starts the run and returns at once; while it runs the page shows a progress bar (entries checked of
+    the chain's length) polled from a JSON endpoint; when done, the verifier's answer."""
+    from housingcredit.audit import verification
+    from housingcredit.audit.models import AuditVerification
+    app.config["AUDIT_VERIFY_BACKGROUND"] = True
+    login(client, world["auditor"])
+    vid = _click_verify(client, monkeypatch)
+    length = db.session.scalar(sa.select(sa.func.max(AuditEntry.seq)))
+    html = client.get("/audit").get_data(as_text=True)
+    assert 'id="verify-progress"' in html and 'data-state="running"' in html and "正在校验日志链" in html
+    assert f"已校验 0 / {length} 条" in html and "audit-verify.js" in html
+    state = client.get(f"/audit/verifications/{vid}").get_json()
+    assert state["state"] == "running" and state["checked"] == 0 and state["total"] == length
+    assert state["percent"] == 0 and state["ok"] is None
+    # a second click while it runs joins it: one walk at a time
+    started = []
+    monkeypatch.setattr(verification, "start", started.append)
+    client.post("/audit/verify", data={"csrf_token": _token(html)})
+    monkeypatch.undo()
+    assert started == [] and db.session.scalar(sa.select(sa.func.count(AuditVerification.id))) == 1
+
+    seen = []
+    real_beat = verification._beat
+    monkeypatch.setattr(verification, "_beat", lambda i, **values: (seen.append(values), real_beat(i, **values)))
+    _run_in_background(vid)
+    assert {"checked": length} in seen  # the progress is written as the walk goes (after each batch)
+    state = client.get(f"/audit/verifications/{vid}").get_json()
+    assert state["state"] == "done" and state["ok"] is True and state["checked"] == length
+    assert state["percent"] == 100 and state["head_id"] == length
+    html = client.get("/audit").get_data(as_text=True)
+    assert 'id="verify-result" data-ok="1"' in html and 'id="verify-progress"' not in html
+    assert f"已校验 {length} 条" in html
+
+
+def test_issue18_verify_in_the_background_still_finds_a_tampered_entry(app, client, world, monkeypatch):
+    """Tampering is detected through the button's path: the background run gives the verifier's answer, shown
+    on the page and audited as by whom asked."""
+    app.config["AUDIT_VERIFY_BACKGROUND"] = True
+    login(client, world["auditor"])
+    target = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "record.create"))
+    _tamper("UPDATE audit_entries SET after = NULL WHERE id = :id", {"id": target.id})
+    _run_in_background(_click_verify(client, monkeypatch))
+    html = client.get("/audit").get_data(as_text=True)
+    assert 'id="verify-result" data-ok="0"' in html and f"首个异常条目：第 {target.id} 条" in html
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "audit.verify"))
+    assert entry.after["ok"] is False and entry.after["first_bad_id"] == target.id
+    assert entry.actor_id == world["auditor"].id
+
+
+def test_issue18_a_verification_whose_process_stopped_is_shown_stopped_and_a_click_starts_anew(app, client,
+                                                                                               world, clock):
+    from housingcredit.audit import verification
+    from housingcredit.audit.models import AuditVerification
+    app.config["AUDIT_VERIFY_BACKGROUND"] = False
+    login(client, world["auditor"])
+    stuck, fresh = verification.request(world["auditor"])
+    assert fresh
+    db.session.commit()
+    clock.advance(seconds=verification.STALE_SECONDS + 1)
+    html = client.get("/audit").get_data(as_text=True)
+    assert 'data-state="stopped"' in html and "校验在完成前已停止" in html
+    client.post("/audit/verify", data={"csrf_token": _token(html)})
+    db.session.expire_all()
+    runs = db.session.scalars(sa.select(AuditVerification).order_by(AuditVerification.id)).all()
+    assert len(runs) == 2 and runs[0].status == "running" and runs[1].status == "done" and runs[1].ok
+
+
+def test_issue18_the_progress_of_a_verification_is_for_those_who_may_verify(app, client, world):
+    from housingcredit.audit import verification
+    v, _fresh = verification.request(world["auditor"])
+    db.session.commit()
+    login(client, world["caseworker"])
+    assert client.get(f"/audit/verifications/{v.id}").status_code == 403
 
 
 def test_issue18_caseworkers_reach_neither_the_trail_nor_the_verifier(app, client, world):

