@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
 
 from ..accounts import gate, idnumbers
@@ -94,15 +95,29 @@ def _new_household(clean: dict, household_id: int, now) -> Household:
     return h
 
 
+#: ID numbers looked up per statement by `taken_id_numbers`: SQLite allows at most 999 parameters in one statement;
+#: PostgreSQL takes the chunk as one array parameter (`= ANY(:numbers)`)
+ID_CHUNK = {"sqlite": 900, "postgresql": 10_000}
+
+
 def taken_id_numbers(numbers) -> dict[str, tuple[int, str, str]]:
-    """Of these ID numbers, those already in an archive: number → (household id, archive number, region code)."""
-    numbers = list(numbers)
+    """Of these ID numbers, those already in an archive: number → (household id, archive number, region code).
+    One set-based query per chunk of ID_CHUNK numbers (never one per number)."""
+    numbers = list(dict.fromkeys(numbers))
+    if not numbers:
+        return {}
+    dialect = db.session.connection().dialect.name
+    size = ID_CHUNK.get(dialect, ID_CHUNK["sqlite"])
+    select = sa.select(Member.id_number, Household.id, Household.archive_no, Household.region_code).join(
+        Household, Member.household_id == Household.id)
     out = {}
-    for i in range(0, len(numbers), 900):  # SQLite allows at most 999 parameters in one statement
-        rows = db.session.execute(sa.select(Member.id_number, Household.id, Household.archive_no,
-                                            Household.region_code).join(Household, Member.household_id == Household.id)
-                                  .where(Member.id_number.in_(numbers[i:i + 900]))).all()
-        out.update({n: (hid, no, region) for n, hid, no, region in rows})
+    for i in range(0, len(numbers), size):
+        chunk = numbers[i:i + size]
+        if dialect == "postgresql":
+            where = Member.id_number == sa.any_(sa.bindparam("numbers", chunk, type_=ARRAY(sa.String)))
+        else:
+            where = Member.id_number.in_(chunk)
+        out.update({n: (hid, no, region) for n, hid, no, region in db.session.execute(select.where(where))})
     return out
 
 
