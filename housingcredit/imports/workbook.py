@@ -4,8 +4,8 @@ One row is one member; rows with the same 户序号 form one household, whose ar
 first row (later rows may leave them empty). The headers are fixed Chinese data, like the stored choice values.
 
 Reading is defensive: the zip's members are checked (count, declared uncompressed sizes, compression ratio, the
-shared-strings table) before openpyxl opens anything, openpyxl reads in read-only mode and never evaluates a
-formula (a formula cell is a row error), and the row count is capped. Python's zipfile never inflates past a
+shared-strings table) before openpyxl opens anything; openpyxl reads the package, the one sheet is streamed
+(`_sheet_values`), a formula is never evaluated (a formula cell is a row error), and the row count is capped. Python's zipfile never inflates past a
 member's declared size, so the checked sizes bound what is really unpacked.
 """
 from __future__ import annotations
@@ -148,12 +148,16 @@ def check_zip(data: bytes) -> None:
         raise FileRefused(_l("The workbook unpacks too large for an import file."))
 
 
+def _header_text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
 def _cell_text(value) -> str | None:
-    """A cell as text; None for a cell openpyxl gives as a formula (or anything but a plain value)."""
+    """A cell as text; None for a formula cell (or anything but a plain value)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        if value.startswith("="):  # read-only openpyxl without data_only gives a formula as its text
+        if value.startswith("="):  # a formula (`_Formula`), or a text that reads as one: refused alike
             return None
         return value.strip()
     if isinstance(value, bool):
@@ -181,30 +185,153 @@ def read_rows(data: bytes) -> list[SheetRow]:
     """The data rows of the first sheet, checked for shape: FileRefused for a file that cannot be imported at all
     (with the reason); each row's own problems are left to the row checks."""
     check_zip(data)
-    from openpyxl import load_workbook
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False, keep_vba=False)
-    except Exception:  # noqa: BLE001 — whatever openpyxl trips on inside a damaged or hostile file
-        raise FileRefused(_l("The file is damaged and cannot be read as an Excel workbook.")) from None
-    try:
-        return _rows_of(wb)
+        reader = _Reader(io.BytesIO(data))
+        reader.read()
+        path = reader.sheet_path(SHEET_TITLE)
+        if path is None:
+            raise FileRefused(_l("The workbook has no sheet."))
+        with reader.archive.open(path) as source:
+            return _rows_of(_sheet_values(source, reader))
     except FileRefused:
         raise
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 — whatever trips inside a damaged or hostile file
         raise FileRefused(_l("The file is damaged and cannot be read as an Excel workbook.")) from None
-    finally:
-        wb.close()
 
 
-def _rows_of(wb) -> list[SheetRow]:
-    if not wb.worksheets:
-        raise FileRefused(_l("The workbook has no sheet."))
-    ws = wb[SHEET_TITLE] if SHEET_TITLE in wb.sheetnames else wb.worksheets[0]
+# The workbook's package (content types, workbook part, sheets and their parts, number formats: which styles are
+# dates, the 1900/1904 epoch) is read by openpyxl's own reader. The cells of the one sheet imported are read here,
+# streaming with the standard library's expat parser (as openpyxl's read-only mode does), by a loop that knows the
+# few elements a cell has: openpyxl's read-only worksheet first walks the whole sheet once for its size when the
+# file states none (openpyxl itself writes none), builds an object tree per text, and a dict per cell — three
+# times the time for the same values (benchmarks/bench_import.py prints both). The values are openpyxl's: the same
+# number casts, dates by the same number-format test and epoch, a formula as "=…" text (never evaluated).
+
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _V, _F, _IS, _T, _R, _SI = (_NS + t for t in ("row", "v", "f", "is", "t", "r", "si"))
+
+
+def _text(element) -> str:
+    """A rich or plain text's characters (`t`, and `t` in each run `r`; phonetic guides `rPh` left out), as
+    openpyxl's `Text.content`."""
+    parts = []
+    for child in element:
+        if child.tag == _T:
+            parts.append(child.text or "")
+        elif child.tag == _R:
+            t = child.find(_T)
+            if t is not None and t.text:
+                parts.append(t.text)
+    return "".join(parts)
+
+
+class _Reader:
+    """openpyxl's ExcelReader for the package (manifest, workbook, styles), with a lean shared-strings table."""
+
+    def __init__(self, source):
+        from openpyxl.reader.excel import ExcelReader
+        self._excel = ExcelReader(source, read_only=True, keep_vba=False, data_only=False, keep_links=False)
+        self.archive = self._excel.archive
+
+    def read(self) -> None:
+        from openpyxl.reader.excel import SHARED_STRINGS
+        from openpyxl.styles.stylesheet import apply_stylesheet
+        excel = self._excel
+        excel.read_manifest()
+        self.strings: list[str] = []
+        part = excel.package.find(SHARED_STRINGS)
+        if part is not None:
+            from xml.etree.ElementTree import iterparse
+            with self.archive.open(part.PartName[1:]) as src:
+                for _event, node in iterparse(src):
+                    if node.tag == _SI:
+                        self.strings.append(_text(node).replace("x005F_", ""))
+                        node.clear()
+        excel.read_workbook()
+        apply_stylesheet(self.archive, excel.wb)
+        self.epoch = excel.wb.epoch
+        self.date_styles = set(excel.wb._date_formats)
+        self.timedelta_styles = set(excel.wb._timedelta_formats)
+
+    def sheet_path(self, title: str) -> str | None:
+        """The part of the sheet called `title`, else of the first worksheet."""
+        sheets = [(sheet.name, rel.target) for sheet, rel in self._excel.parser.find_sheets()
+                  if rel.target in self._excel.valid_files and "chartsheet" not in rel.Type]
+        for name, path in sheets:
+            if name == title:
+                return path
+        return sheets[0][1] if sheets else None
+
+
+class _Formula(str):
+    """A formula cell's text ("=…"), never its value."""
+
+
+def _sheet_values(source, reader: _Reader):
+    """(row number, {column number: value}) for each row element of the sheet, values as openpyxl gives them in
+    read-only mode without data_only: str, int, float, bool, datetime (numbers in a date format), "#N/A"-style
+    error texts, and a formula as `_Formula`."""
+    from xml.etree.ElementTree import iterparse
+    from openpyxl.utils.cell import column_index_from_string
+    from openpyxl.utils.datetime import from_ISO8601, from_excel
+    from openpyxl.worksheet._reader import _cast_number
+    strings, epoch = reader.strings, reader.epoch
+    date_styles, timedelta_styles = reader.date_styles, reader.timedelta_styles
+    columns: dict[str, int] = {}
+    row_number = 0
+    for _event, row in iterparse(source):
+        if row.tag != _ROW:
+            continue
+        r = row.get("r")
+        row_number = int(r) if r is not None else row_number + 1
+        values: dict[int, object] = {}
+        column = 0
+        for cell in row:
+            ref = cell.get("r")
+            if ref:
+                letters = ref.rstrip("0123456789")
+                column = columns.get(letters) or columns.setdefault(letters, column_index_from_string(letters))
+            else:
+                column += 1
+            kind = cell.get("t", "n")
+            formula = cell.find(_F)
+            if formula is not None:
+                value = _Formula("=" + (formula.text or ""))
+            elif kind == "inlineStr":
+                inline = cell.find(_IS)
+                value = None if inline is None else _text(inline)
+            else:
+                value = cell.findtext(_V) or None
+                if value is None:
+                    pass
+                elif kind == "s":
+                    value = strings[int(value)]
+                elif kind == "n":
+                    value = _cast_number(value)
+                    style = cell.get("s")
+                    if style and int(style) in date_styles:
+                        try:
+                            value = from_excel(value, epoch, timedelta=int(style) in timedelta_styles)
+                        except (OverflowError, ValueError):
+                            value = "#VALUE!"  # as openpyxl: a date serial out of range is an error cell
+                elif kind == "b":
+                    value = bool(int(value))
+                elif kind == "d":
+                    value = from_ISO8601(value)
+                # "str" (a formula's cached text) and "e" (an error such as #N/A) stay text
+            if value is not None:
+                values[column] = value
+        row.clear()
+        yield row_number, values
+
+
+def _rows_of(sheet) -> list[SheetRow]:
+    """The header row held against the template, then each non-empty row's cells by column key."""
     max_rows = _limit("IMPORT_MAX_ROWS")
-    width = len(HEADERS) + 20
-    it = ws.iter_rows(values_only=True, max_col=width)
-    header = next(it, None)
-    headers = [("" if v is None else str(v).strip()) for v in (header or ())]
+    header = next(sheet, None)
+    cells = header[1] if header is not None else {}
+    width = max(cells, default=0)
+    headers = [_header_text(cells.get(i)) for i in range(1, width + 1)]
     while headers and headers[-1] == "":
         headers.pop()
     missing = [h for h in HEADERS if h not in headers]
@@ -219,19 +346,24 @@ def _rows_of(wb) -> list[SheetRow]:
             parts.append(str(_l("a column appears twice")))
         raise FileRefused(_l("The columns do not match the template (%(what)s). Download the template and "
                              "copy your data into it.", what="；".join(parts)))
-    index = [(headers.index(c.header), c.key) for c in COLUMNS]
+    index = [(headers.index(c.header) + 1, c.key) for c in COLUMNS]
+    last = len(headers)  # cells right of the headers are not read, but a formula there is still refused
     rows = []
-    number = 1
-    for raw in it:
-        number += 1
-        if raw is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in raw):
-            continue
+    for number, cells in sheet:
+        if not cells or all(isinstance(v, str) and not v.strip() for v in cells.values()):
+            continue  # an empty row (or only blanks)
         if len(rows) >= max_rows:
             raise FileRefused(_l("The file has more than %(n)s rows; split it into files of at most %(n)s rows.",
                                  n=f"{max_rows:,}"))
         values, formulas, numbers = {}, [], []
         for pos, key in index:
-            v = raw[pos] if pos < len(raw) else None
+            v = cells.get(pos)
+            if v is None:
+                values[key] = ""
+                continue
+            if type(v) is str and v[:1] != "=":
+                values[key] = v.strip()
+                continue
             text = _cell_text(v)
             if text is None:
                 formulas.append(key)
@@ -239,8 +371,8 @@ def _rows_of(wb) -> list[SheetRow]:
             elif isinstance(v, (int, float)) and not isinstance(v, bool):
                 numbers.append(key)
             values[key] = text
-        extra = [raw[i] for i in range(len(headers), len(raw)) if raw[i] not in (None, "")]
-        if any(isinstance(v, str) and v.startswith("=") for v in extra):
+        if max(cells) > last and any(isinstance(v, str) and v.startswith("=")
+                                     for pos, v in cells.items() if pos > last):
             formulas.append("_row")
         rows.append(SheetRow(number, values, formulas, numbers))
     if not rows:
