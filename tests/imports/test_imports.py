@@ -317,3 +317,49 @@ def test_issue18_import_duplicates_found_across_query_chunks(client, caseworker,
     db.session.expire_all()
     assert _batch().status == ImportStatus.done and _batch().households_failed == 0
     assert _counts() == (3 + 4, 3 + 5)
+
+
+def test_issue18_import_reader_gives_the_values_openpyxl_gives():
+    """The sheet is streamed by the import's own cell loop (speed); what it reads must be what openpyxl's
+    read-only mode reads from the same file: numbers, dates by their format, booleans, formulas as text, error
+    cells, shared texts (rich runs joined, phonetic guides left out), inline texts, cells without a reference."""
+    from datetime import datetime
+    from openpyxl import Workbook, load_workbook
+    from housingcredit.imports import workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "家庭成员"
+    ws.append(["户序号", 42, 3.5, 1e20, True, "=A1+1", datetime(1990, 3, 7), date(2001, 2, 3), " 文本 "])
+    ws.append([None, None, "第二行"])
+    out = io.BytesIO()
+    wb.save(out)
+    src = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    parts = {n: src.read(n) for n in src.namelist()}
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    parts["xl/sharedStrings.xml"] = (
+        f'<sst {ns} count="3" uniqueCount="3"><si><t>张三</t></si>'
+        '<si><r><t>湖北</t></r><r><rPr><b/></rPr><t xml:space="preserve">省 </t></r><rPh sb="0" eb="1"><t>hu</t>'
+        '</rPh></si><si><t>a_x005F_b</t></si></sst>').encode()
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                     b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    sheet = [n for n in parts if n.startswith("xl/worksheets/sheet")][0]
+    parts[sheet] = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:I6"/>', parts[sheet])  # openpyxl reads
+    parts[sheet] = parts[sheet].replace(b"</sheetData>", (                                    # no row past it
+        '<row r="5"><c r="A5" t="s"><v>0</v></c><c r="C5" t="s"><v>1</v></c><c r="D5" t="s"><v>2</v></c></row>'
+        '<row r="6"><c t="s"><v>1</v></c><c><v>7</v></c><c t="e"><v>#N/A</v></c><c t="str"><v>x</v></c>'
+        '<c t="inlineStr"><is><r><t>内</t></r><r><t>联</t></r></is></c></row></sheetData>').encode())
+    data = _zip(parts)
+    expected = {}
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+        if any(v is not None for v in values):
+            expected[number] = {i: v for i, v in enumerate(values, start=1) if v is not None}
+    book.close()
+    reader = workbook._Reader(io.BytesIO(data))
+    reader.read()
+    with reader.archive.open(reader.sheet_path("家庭成员")) as source:
+        got = {number: cells for number, cells in workbook._sheet_values(source, reader) if cells}
+    assert got == expected
+    assert got[5] == {1: "张三", 3: "湖北省 ", 4: "a_b"} and got[1][7] == datetime(1990, 3, 7)
+    assert isinstance(got[1][6], workbook._Formula) and got[6][3] == "#N/A"
