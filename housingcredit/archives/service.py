@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
 
 from ..accounts import gate, idnumbers
@@ -94,23 +95,37 @@ def _new_household(clean: dict, household_id: int, now) -> Household:
     return h
 
 
+#: ID numbers looked up per statement by `taken_id_numbers`: SQLite allows at most 999 parameters in one statement;
+#: PostgreSQL takes the chunk as one array parameter (`= ANY(:numbers)`)
+ID_CHUNK = {"sqlite": 900, "postgresql": 10_000}
+
+
 def taken_id_numbers(numbers) -> dict[str, tuple[int, str, str]]:
-    """Of these ID numbers, those already in an archive: number → (household id, archive number, region code)."""
-    numbers = list(numbers)
+    """Of these ID numbers, those already in an archive: number → (household id, archive number, region code).
+    One set-based query per chunk of ID_CHUNK numbers (never one per number)."""
+    numbers = list(dict.fromkeys(numbers))
+    if not numbers:
+        return {}
+    dialect = db.session.connection().dialect.name
+    size = ID_CHUNK.get(dialect, ID_CHUNK["sqlite"])
+    select = sa.select(Member.id_number, Household.id, Household.archive_no, Household.region_code).join(
+        Household, Member.household_id == Household.id)
     out = {}
-    for i in range(0, len(numbers), 900):  # SQLite allows at most 999 parameters in one statement
-        rows = db.session.execute(sa.select(Member.id_number, Household.id, Household.archive_no,
-                                            Household.region_code).join(Household, Member.household_id == Household.id)
-                                  .where(Member.id_number.in_(numbers[i:i + 900]))).all()
-        out.update({n: (hid, no, region) for n, hid, no, region in rows})
+    for i in range(0, len(numbers), size):
+        chunk = numbers[i:i + size]
+        if dialect == "postgresql":
+            where = Member.id_number == sa.any_(sa.bindparam("numbers", chunk, type_=ARRAY(sa.String)))
+        else:
+            where = Member.id_number.in_(chunk)
+        out.update({n: (hid, no, region) for n, hid, no, region in db.session.execute(select.where(where))})
     return out
 
 
 def create_households(cleans: list[dict], who: User) -> tuple[list[int], list[int]]:
     """Create many households already checked by `validate_household` (the spreadsheet import's write step), in
-    the caller's transaction: one id reservation, one bulk INSERT of the households and one of their members (no
-    ORM objects: ~half the time of a flush of entities), and one `household.create` audit entry per household with
-    the same picture `create_household` writes. A household one of whose ID numbers was taken since it was checked
+    the caller's transaction: one id reservation each for the households and their members, one bulk INSERT of
+    each (Core executemany, no ORM objects and no RETURNING), and one `household.create` audit entry per household
+    with the same picture `create_household` writes. A household one of whose ID numbers was taken since it was checked
     is left out: its index in `cleans` is returned among the refused (nothing of it is written).
     Returns (the new households' ids, the refused indexes)."""
     gate.require("archive.write", who)
@@ -123,16 +138,17 @@ def create_households(cleans: list[dict], who: User) -> tuple[list[int], list[in
         return [], refused
     now = get_clock().now_utc()
     ids = _next_household_ids(len(keep))
-    db.session.execute(sa.insert(Household), [
+    db.session.execute(Household.__table__.insert(), [
         {"id": hid, "archive_no": archive_number(c["region_code"], hid), "created_dt": now, "updated_dt": now,
          "version": 1, **{f: c[f] for f in FIELDS}} for hid, c in zip(ids, keep)])
     member_rows = [{"household_id": hid, "name": m["name"], "id_number": m["id_number"], "relation": m["relation"]}
                    for hid, c in zip(ids, keep) for m in c["members"]]
-    member_ids = db.session.scalars(sa.insert(Member).returning(Member.id, sort_by_parameter_order=True),
-                                    member_rows).all()
+    for mid, row in zip(_next_ids("members", len(member_rows)), member_rows):
+        row["id"] = mid
+    db.session.execute(Member.__table__.insert(), member_rows)
     members: dict[int, list] = {}
-    for mid, row in zip(member_ids, member_rows):
-        members.setdefault(row["household_id"], []).append({"id": mid, **row})
+    for row in member_rows:
+        members.setdefault(row["household_id"], []).append(row)
     for hid, c in zip(ids, keep):
         after = _snapshot_of(c, members[hid])
         audit.record("household.create", "household", hid, household_id=hid, region_code=c["region_code"],
@@ -172,13 +188,21 @@ def _next_household_id() -> int:
 
 def _next_household_ids(count: int) -> list[int]:
     """`count` ids for new households at once (see `_next_household_id`)."""
+    return _next_ids("households", count)
+
+
+def _next_ids(table: str, count: int) -> list[int]:
+    """`count` ids for new rows of `table` (households, members), taken before the INSERT so that it is a plain
+    executemany (no RETURNING: the bulk write sends each batch as one prepared statement). PostgreSQL: the id
+    column's own sequence. SQLite (one writer, and the caller has written already): past the largest id."""
     if count <= 0:
         return []
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        return list(conn.scalars(sa.text("SELECT nextval(pg_get_serial_sequence('households', 'id')) "
+        return list(conn.scalars(sa.text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
                                          "FROM generate_series(1, :n)"), {"n": count}))
-    first = (db.session.scalar(sa.select(sa.func.max(Household.id))) or 0) + 1
+    model = {"households": Household, "members": Member}[table]
+    first = (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
     return list(range(first, first + count))
 
 

@@ -154,12 +154,7 @@ def _write_staged(session: Session) -> None:
     if current_app.config.get("AUDIT_READS_UNCHAINED", True) and all(is_read(e.action) for e in entries):
         # unchained: no lock, no head; `chain_pending` places them later. One plain INSERT (no unit of work):
         # the busiest write of all, a check or a read is logged.
-        table = AuditEntry.__table__
-        ids = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
-                              [{c.key: getattr(e, c.key) for c in table.columns if c.key != "id"}
-                               for e in entries]).scalars().all()
-        for entry, entry_id in zip(entries, ids):
-            entry.id = entry_id  # as a flushed entry would have it (`append_now`)
+        _insert(session, entries)
         return
     _lock(session)
     next_seq, prev = _head(session)
@@ -168,8 +163,28 @@ def _write_staged(session: Session) -> None:
         entry.seq, entry.prev_hash = next_seq, prev
         entry.hash = prev = _digest(prev, _fields(entry), key)
         next_seq += 1
-    session.add_all(entries)
-    session.flush()
+    _insert(session, entries)
+
+
+def _insert(session: Session, entries: list[AuditEntry]) -> None:
+    """Insert the entries with one Core statement (no unit of work) and give each its id, as a flush would. On
+    PostgreSQL the ids are taken from the table's sequence first and the rows sent as one executemany (a bulk
+    import stages thousands of entries per commit: no RETURNING, no statement rendered per batch); elsewhere one
+    INSERT … RETURNING."""
+    table = AuditEntry.__table__
+    columns = [c.key for c in table.columns if c.key != "id"]
+    rows = [{c: getattr(e, c) for c in columns} for e in entries]
+    if session.get_bind().dialect.name == "postgresql" and len(entries) > 1:
+        ids = session.scalars(sa.text("SELECT nextval(pg_get_serial_sequence('audit_entries', 'id')) "
+                                      "FROM generate_series(1, :n)"), {"n": len(entries)}).all()
+        for row, entry_id in zip(rows, ids):
+            row["id"] = entry_id
+        session.execute(table.insert(), rows)
+    else:
+        ids = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                              rows).scalars().all()
+    for entry, entry_id in zip(entries, ids):
+        entry.id = entry_id
 
 
 def chain_pending(batch: int = 5000, session: Session | None = None) -> int:

@@ -284,3 +284,36 @@ def test_issue18_import_audit_entry_is_the_same_picture_as_a_single_create(clien
     assert entry.household_id == h.id and entry.region_code == "420102" and entry.actor_id == caseworker.id
     assert entry.after == archives._snapshot(h)
     assert h.archive_no == archives.archive_number("420102", h.id) and h.version == 1
+
+
+def test_issue18_import_duplicates_found_across_query_chunks(client, caseworker, monkeypatch):
+    """The database is asked about the file's ID numbers a chunk at a time (never one query per row): a number
+    already in an archive is found whichever chunk it falls in, a household with such a member stays out whole,
+    and the same number twice in the file is found however far apart the rows are."""
+    from housingcredit.archives import service as archives
+    monkeypatch.setattr(archives, "ID_CHUNK", {"sqlite": 2, "postgresql": 2})
+    existing = [make_household("420102", head_name=f"旧{i}") for i in range(3)]
+    taken = [h.head.id_number for h in existing]
+    new = [id_number("420102") for _ in range(6)]
+    data = xlsx([row("1", "甲", new[0]),
+                 row("2", "乙", taken[0]),                                   # chunk 1 (of the numbers sent)
+                 row("3", "丙", new[1]), row("3", "丙妻", new[2], "配偶", household=False),
+                 row("4", "丁", new[3]), row("4", "丁子", taken[1], "子女", household=False),  # a later chunk
+                 row("5", "戊", new[4]),
+                 row("6", "己", taken[2]),                                   # the last chunk
+                 row("7", "庚", new[5]),
+                 row("8", "辛", new[0])])                                   # the same as row 2, eight rows on
+    _upload(client, data)
+    batch = _batch()
+    rows = {r["row"]: r for r in batch.rows}
+    assert existing[0].archive_no in rows[3]["errors"][0]["message"]
+    assert existing[1].archive_no in rows[7]["errors"][0]["message"] and not rows[6]["ok"]
+    assert "同户" in rows[6]["errors"][0]["message"]
+    assert existing[2].archive_no in rows[9]["errors"][0]["message"]
+    assert "2" in rows[11]["errors"][0]["message"] and rows[11]["errors"][0]["column"] == "公民身份号码"
+    assert [n for n, r in sorted(rows.items()) if r["ok"]] == [2, 4, 5, 8, 10]
+    assert batch.households_good == 4
+    client.post(f"/imports/{batch.id}/confirm", data={"csrf_token": _token(client)})
+    db.session.expire_all()
+    assert _batch().status == ImportStatus.done and _batch().households_failed == 0
+    assert _counts() == (3 + 4, 3 + 5)
