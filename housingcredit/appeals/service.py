@@ -140,15 +140,23 @@ def objection_facts(household_id: int) -> tuple[ObjectionFact, ...]:
 # ---- filing --------------------------------------------------------------------------------------------------
 
 def _item_open(h: Household, record: Record | None, procedure, today: date) -> bool:
-    """A record still counting or grounding an open procedure; a procedure not ended (SPEC §9)."""
+    """May the item still be objected to today (SPEC §9)? A record while it counts in the score or grounds a list
+    entry or measure in force — a watch entry in force (a mild record past its use period may still ground a
+    mild+mild entry, §6), the open procedure or listing (as its opening record or an attached ground), or the
+    application ban outliving a listing; a procedure while it is not ended, or while its application ban is in
+    force. Asked of the list engine, the one the measures come from."""
+    from ..lists import check as lists_check
+    result = lists_check.measures_of(h.id, today)
     if procedure is not None:
-        return procedure.state != "ended"
-    from ..lists.models import Procedure
+        return procedure.state != "ended" or (result.ban is not None and result.ban.id == procedure.id)
     credit = compute_credit(scoring.facts_for([h.id])[h.id], scoring.rules_book(), today)
     if any(i.record_id == record.id for i in credit.items):
         return True
-    return db.session.scalar(sa.select(Procedure.id).where(Procedure.record_id == record.id,
-                                                           Procedure.state != "ended").limit(1)) is not None
+    if result.watch is not None and record.id in result.watch.grounds:
+        return True
+    return any(p is not None and (record.id == p.record_id or record.id in p.grounds
+                                  or any(a.record_id == record.id for a in p.attached))
+               for p in (result.procedure, result.listing, result.ban))
 
 
 def _item_filter(record_id, procedure_id):
