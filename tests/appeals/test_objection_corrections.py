@@ -141,7 +141,7 @@ def test_spec9_upheld_objection_corrects_the_facts_from_J_and_earlier_answers_st
     assert "2026-09-10" in correction.body and "异议成立" in correction.body
     assert not db.session.scalar(sa.select(Notice).where(Notice.kind.in_(("revocation", "restoration"))))
     events = [e.kind for e in db.session.scalars(sa.select(OutboxEvent).order_by(OutboxEvent.seq))]
-    assert events[-1] == "record.corrected" and "record.revoked" not in events
+    assert "record.corrected" in events and "record.revoked" not in events
     actions = list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
     assert {"objection.propose", "objection.decide", "record.correct"} <= set(actions)
     assert actions.index("objection.decide") < actions.index("record.correct")
