@@ -374,10 +374,9 @@ def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
     elif upheld and record is not None:
         records.revoke_for_objection(record, h, proposal.reasons, who)  # recomputes everything derived
     elif upheld:
-        from ..lists import procedures
-        p = db.session.get(procedures.Procedure, o.procedure_id)
-        if p.state != "ended":
-            procedures.end_procedure(p.id, "objection_upheld", who)
+        # the procedure ends on J, reason `objection_upheld`: the engine derives it from the decided objection and
+        # the recomputation writes it (as the system; the decision's author is on `objection.decide`) — the
+        # reviewer who confirms need not hold `lists.write`
         records._after_change(h)
     else:
         records._after_change(h)  # suspended measures apply again on J; the clock runs again after J

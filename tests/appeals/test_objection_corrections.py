@@ -68,11 +68,11 @@ def test_spec9_upheld_objection_corrects_the_facts_from_J_and_earlier_answers_st
     h, r = world.household, world.record
     credit = lambda as_of: api_client(world.reviewer).get(  # noqa: E731
         f"/api/v1/households/{h.id}/credit", query_string={"as_of": as_of}).get_json()
+    clock.set(date(2026, 10, 9))
     before_credit = credit("2026-10-01")
     before_lists = lists.measures_of(h.id, date(2026, 10, 1))
     assert before_credit["score"] == 85 and before_lists.watch is not None and before_lists.suspended
 
-    clock.set(date(2026, 10, 9))
     resp = _propose(api_client, world.handler, world.objection, occurred_date="2026-09-10",
                     facts="经核实，拖欠租金7个月，发生于9月10日。", files=(("缴费记录.png", PNG),))
     assert resp.status_code == 201, resp.get_json()
