@@ -28,8 +28,12 @@ def test_spec4_every_two_person_decision_goes_through_the_one_helper():
         assert "decisions.propose(" in inspect.getsource(fn), fn.__qualname__
     for fn in DECISIONS:
         source = inspect.getsource(fn)
+        if "_decide_change(" in source:  # a revocation's and a correction's decision share one wrapper of it
+            source += inspect.getsource(records._decide_change)
         assert "decisions.decide(" in source, fn.__qualname__
         assert "lock_household" not in source and "raise Forbidden" not in source, fn.__qualname__
+    # an upheld objection's correction is decided by the objection's decision (appeals.decide), nowhere else
+    assert "confirm_correction_for_objection(" in inspect.getsource(appeals.decide)
 
 
 def test_spec4_a_supervisor_who_proposed_may_not_confirm_and_a_decision_is_kept_with_its_author(app, clock):

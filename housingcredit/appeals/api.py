@@ -73,8 +73,11 @@ def take_objection(objection_id):
 @blp.route("/objections/<int:objection_id>/proposal", methods=["POST"])
 @blp.response(201, ProposalOut)
 def propose(objection_id):
-    """The handler proposes: {"outcome": "upheld"|"rejected", "reasons": "…"}."""
-    p = service.propose(objection_id, _body(), gate.user())
+    """The handler proposes: {"outcome": "upheld"|"rejected", "reasons": "…"}. Upheld on a record, "effect" says
+    what follows: "revoke" (the default) or "correct" with the corrected "occurred_date" and/or "facts" (JSON, or
+    multipart with new `evidence` files) — facts and evidence only, never the behaviour (SPEC §4)."""
+    files = [f for f in request.files.getlist("evidence") if f and f.filename]
+    p = service.propose(objection_id, _body(), gate.user(), files)
     db.session.commit()
     return p
 

@@ -28,6 +28,26 @@ class ProposalForm(FlaskForm):
                                                          SelectChoice("rejected", _l("Objection rejected"))],
                          validate_choice=False)
     reasons = TextAreaField(_l("Reasons"))
+    # upheld on a record: revoke it, or correct its facts and evidence (SPEC §9, §4)
+    effect = RadioField(_l("If upheld"), choices=[SelectChoice("revoke", _l("Revoke the record")),
+                                                  SelectChoice("correct", _l("Correct the record's facts"))],
+                        default="revoke", validate_choice=False)
+    occurred_date = StringField(_l("Corrected date the behaviour occurred"))
+    facts = TextAreaField(_l("Corrected facts"))
+    evidence = MultipleFileField(_l("New evidence files (PDF, PNG or JPEG)"))
+
+    def data_for_service(self) -> dict:
+        data = {"outcome": self.outcome.data or "", "reasons": self.reasons.data or ""}
+        if self.effect.data:
+            data["effect"] = self.effect.data
+        for name in ("occurred_date", "facts"):
+            value = (getattr(self, name).data or "").strip()
+            if value:
+                data[name] = value
+        return data
+
+    def files(self) -> list:
+        return [f for f in self.evidence.data or [] if f and getattr(f, "filename", "")]
 
 
 class ReviewForm(FlaskForm):

@@ -96,7 +96,9 @@ class ObjectionMaterial(IdMixin, Base):
 
 
 class ObjectionProposal(IdMixin, Base):
-    """The handler's proposal: upheld or rejected, with reasons."""
+    """The handler's proposal: upheld or rejected, with reasons. An upheld proposal on a record either revokes it
+    (no `correction_id`) or corrects its facts: `correction_id` names the correction proposal (reason
+    `objection_upheld`) carrying the corrected facts and the earlier version, decided by this proposal's review."""
 
     __tablename__ = "objection_proposals"
     __table_args__ = (sa.Index("ix_objection_proposals_objection_id", "objection_id"),)
@@ -107,8 +109,10 @@ class ObjectionProposal(IdMixin, Base):
     by_id: Mapped[int] = big_fk("users.id")
     proposed_date: Mapped[date]
     dt: Mapped[datetime]
+    correction_id: Mapped[int | None] = big_fk("correction_proposals.id", unique=True)
 
     review: Mapped["ObjectionReview | None"] = relationship(uselist=False)
+    correction: Mapped["CorrectionProposal | None"] = relationship(foreign_keys=[correction_id])
 
 
 class ObjectionReview(IdMixin, Base):

@@ -331,8 +331,8 @@ def _notice(h: Household, kind: str, a: RepairApplication, title: str, body: str
 def mark_incomplete(application_id: int, data: dict, who: User) -> RepairApplication:
     """The handler finds the materials incomplete: ONE notice listing everything missing (LN 第十二条); a second
     is refused. The received date becomes the day the materials are complete."""
+    a, h = _as_handler(application_id, who)  # the gate first: outside the region, 404 whatever the input
     clean = load(RepairIncompleteIn(), data or {})
-    a, h = _as_handler(application_id, who)
     if _step(a, "accepted"):
         raise Conflict(_l("This application has already been accepted."))
     if _step(a, "incomplete"):
@@ -390,10 +390,10 @@ def accept(application_id: int, who: User) -> RepairApplication:
 
 def extend(application_id: int, data: dict, who: User) -> RepairApplication:
     """The handler extends the decision deadline by 10 working days — once (LN 第十三条)."""
+    a, h = _as_handler(application_id, who)  # the gate first: outside the region, 404 whatever the input
     note = str((data or {}).get("reason") or "").strip()
     if not note:
         raise InvalidInput(_l("The input is not valid."), errors={"reason": [_("Say why more time is needed.")]})
-    a, h = _as_handler(application_id, who)
     if not _step(a, "accepted"):
         raise Conflict(_l("Only an accepted application's decision deadline can be extended."))
     if _step(a, "extended"):
@@ -408,8 +408,8 @@ def extend(application_id: int, data: dict, who: User) -> RepairApplication:
 def propose(application_id: int, data: dict, who: User) -> RepairProposal:
     """The handler proposes granted or refused; a refusal always with its reason; a grant before the minimum period
     only on the non-intentional path (HB 七), with the handler's stated reason."""
+    a, h = _as_handler(application_id, who)  # the gate first: outside the region, 404 whatever the input
     clean = load(RepairProposalIn(), data or {})
-    a, h = _as_handler(application_id, who)
     reasons = clean["reasons"].strip()
     if clean["outcome"] == REFUSED and not reasons:
         raise InvalidInput(_l("The input is not valid."), errors={"reasons": [_("A refusal always states its "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ..records.schemas import CorrectionProposalOut
+
 
 class ObjectionIn(Schema):
     class Meta:
@@ -22,6 +24,9 @@ class ObjectionProposalIn(Schema):
 
     outcome = fields.String(required=True, validate=validate.OneOf(("upheld", "rejected")))
     reasons = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    # what an upheld objection to a record does (SPEC §9): revoke it (the default) or correct its facts — the
+    # corrected `occurred_date`, `facts` and new `evidence` files then go with it, judged as any correction's
+    effect = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("revoke", "correct")))
 
 
 class ObjectionDecisionIn(Schema):
@@ -40,9 +45,22 @@ class MaterialOut(Schema):
     sha256 = fields.String()
 
 
+def _effect(p):
+    """What the proposal does if confirmed: `correct` or `revoke` the record, `end` the procedure; None if rejected."""
+    if p.outcome != "upheld":
+        return None
+    if p.correction_id is not None:
+        return "correct"
+    from ..extensions import db
+    from .models import Objection
+    return "revoke" if db.session.get(Objection, p.objection_id).record_id is not None else "end"
+
+
 class ProposalOut(Schema):
     id = fields.Integer()
     outcome = fields.String()
+    effect = fields.Function(_effect)
+    correction = fields.Nested(CorrectionProposalOut, allow_none=True)
     reasons = fields.String()
     by_id = fields.Integer()
     proposed_date = fields.Date()

@@ -1,6 +1,6 @@
 """Objection use cases (异议, HB 七; SPEC §9): file (the household, or staff at the counter), the handler's proposal,
-the reviewer's decision (two people, SPEC §4), and what follows — revocation or the procedure's end, restoration
-(恢复信誉), written results — each one transaction with its audit entry.
+the reviewer's decision (two people, SPEC §4), and what follows — revocation, correction or the procedure's end,
+restoration (恢复信誉), written results — each one transaction with its audit entry.
 
 `objection_facts(household_id)` is the one place the list engine learns of objections (lists/common.py hook).
 """
@@ -140,15 +140,23 @@ def objection_facts(household_id: int) -> tuple[ObjectionFact, ...]:
 # ---- filing --------------------------------------------------------------------------------------------------
 
 def _item_open(h: Household, record: Record | None, procedure, today: date) -> bool:
-    """A record still counting or grounding an open procedure; a procedure not ended (SPEC §9)."""
+    """May the item still be objected to today (SPEC §9)? A record while it counts in the score or grounds a list
+    entry or measure in force — a watch entry in force (a mild record past its use period may still ground a
+    mild+mild entry, §6), the open procedure or listing (as its opening record or an attached ground), or the
+    application ban outliving a listing; a procedure while it is not ended, or while its application ban is in
+    force. Asked of the list engine, the one the measures come from."""
+    from ..lists import check as lists_check
+    result = lists_check.measures_of(h.id, today)
     if procedure is not None:
-        return procedure.state != "ended"
-    from ..lists.models import Procedure
+        return procedure.state != "ended" or (result.ban is not None and result.ban.id == procedure.id)
     credit = compute_credit(scoring.facts_for([h.id])[h.id], scoring.rules_book(), today)
     if any(i.record_id == record.id for i in credit.items):
         return True
-    return db.session.scalar(sa.select(Procedure.id).where(Procedure.record_id == record.id,
-                                                           Procedure.state != "ended").limit(1)) is not None
+    if result.watch is not None and record.id in result.watch.grounds:
+        return True
+    return any(p is not None and (record.id == p.record_id or record.id in p.grounds
+                                  or any(a.record_id == record.id for a in p.attached))
+               for p in (result.procedure, result.listing, result.ban))
 
 
 def _item_filter(record_id, procedure_id):
@@ -284,31 +292,60 @@ def assign_handler(objection_id: int, who: User) -> Objection:
 
 # ---- the decision with two people ----------------------------------------------------------------------------
 
-def propose(objection_id: int, data: dict, who: User) -> ObjectionProposal:
-    """The handler proposes upheld or rejected, with reasons."""
+#: the fields that carry a correction's facts (SPEC §4): given with any other effect they are refused, not dropped
+CORRECTION_FIELDS = ("occurred_date", "facts", "code")
+
+
+def propose(objection_id: int, data: dict, who: User, files=()) -> ObjectionProposal:
+    """The handler proposes upheld or rejected, with reasons. Upheld on a record, the proposal says what follows:
+    the record revoked (`effect` "revoke", the default) or its facts corrected (`effect` "correct", with the
+    corrected occurrence date, facts and new evidence `files` — judged as any correction's, SPEC §4: facts and
+    evidence only, never the behaviour). Bad input is refused with every problem at once, nothing written."""
     o = _load(objection_id)
     h = _household(o.household_id, who, "record.create", household_may=False)
-    clean = load(ObjectionProposalIn(), data or {})
+    data = dict(data or {})
+    clean = load(ObjectionProposalIn(), data)
     if o.handler_id != who.id:
         raise Forbidden(_l("Only the objection's handler may propose its result."))
+    files = [f for f in files or () if f]
+    errors: dict[str, list[str]] = {}
+    correct = clean["effect"] == "correct"
+    if correct and clean["outcome"] != UPHELD:
+        errors["effect"] = [_("Only an upheld objection corrects the record.")]
+    elif correct and o.record_id is None:
+        errors["effect"] = [_("An objection to a list procedure has no record facts to correct: upheld, the "
+                              "procedure ends.")]
+    elif not correct and (files or any(str(data.get(k) or "").strip() for k in CORRECTION_FIELDS)):
+        errors["effect"] = [_("Corrected facts and evidence go only with an upheld objection that corrects the "
+                              "record.")]
     scoring.lock_household(h.id)
     if decision_of(o)[0] is not None:
         raise Conflict(_l("This objection has already been decided."))
     if _open_proposal(o) is not None:
         raise Conflict(_l("A proposal on this objection is already awaiting review."))
+    correction = None
+    if correct and not errors:
+        correction = records.propose_correction_for_objection(db.session.get(Record, o.record_id), data, files,
+                                                              clean["reasons"], who, errors)
+    if errors:
+        raise InvalidInput(_l("The input is not valid."), errors=errors)
     return decisions.propose(
         h, who, lambda today, now: ObjectionProposal(objection_id=o.id, outcome=clean["outcome"],
                                                      reasons=clean["reasons"], by_id=who.id, proposed_date=today,
-                                                     dt=now),
+                                                     dt=now, correction_id=correction.id if correction else None),
         action="objection.propose", object_type="objection", object_id=o.id,
-        after=lambda p: {"proposal": p.id, "outcome": p.outcome})
+        after=lambda p: {"proposal": p.id, "outcome": p.outcome,
+                         **({"correction": correction.id, "occurred_date": correction.occurred_date.isoformat(),
+                             "evidence": [line.split(" ", 1)[0] for line in correction.evidence.splitlines() if line]}
+                            if correction else {})})
 
 
 def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
     """A reviewer other than the handler and the record's recorder confirms the handler's proposal (the objection
-    is decided that day, J) or sends it back. Upheld on J: the record is revoked (`objection_upheld`) or the
-    procedure ended, everything derived recomputed, and a restoration kept, notified and pushed where measures had
-    applied. Either way the household gets the written result."""
+    is decided that day, J) or sends it back. Upheld on J: the record is revoked (`objection_upheld`), or its facts
+    corrected as the proposal says (the correction decided with it, by the same machinery as a correction decision),
+    or the procedure ended; everything derived recomputed, and — where a revoked record or ended procedure had
+    brought measures — a restoration kept, notified and pushed. Either way the household gets the written result."""
     o = _load(objection_id)
     h = _household(o.household_id, who, "record.determine", household_may=False)
     clean = load(ObjectionDecisionIn(), data or {})
@@ -327,20 +364,25 @@ def decide(objection_id: int, data: dict, who: User) -> ObjectionReview:
                               "decided_date": row.decided_date.isoformat()})
     today = review.decided_date
     if not confirmed:
+        if proposal.correction_id is not None:  # sent back: its correction is decided with it, nothing sent
+            records.return_correction_for_objection(proposal.correction, clean["note"], who)
         return review
     upheld = proposal.outcome == UPHELD
-    if upheld and record is not None:
+    if upheld and proposal.correction_id is not None:
+        # the record's facts corrected from J, by the correction machinery (recomputes everything derived)
+        records.confirm_correction_for_objection(proposal.correction, h, clean["note"], who)
+    elif upheld and record is not None:
         records.revoke_for_objection(record, h, proposal.reasons, who)  # recomputes everything derived
     elif upheld:
-        from ..lists import procedures
-        p = db.session.get(procedures.Procedure, o.procedure_id)
-        if p.state != "ended":
-            procedures.end_procedure(p.id, "objection_upheld", who)
+        # the procedure ends on J, reason `objection_upheld`: the engine derives it from the decided objection and
+        # the recomputation writes it (as the system; the decision's author is on `objection.decide`) — the
+        # reviewer who confirms need not hold `lists.write`
         records._after_change(h)
     else:
         records._after_change(h)  # suspended measures apply again on J; the clock runs again after J
     _result_notice(o, h, proposal, today)
-    if upheld and _measures_had_applied(o, record):
+    # a corrected record still stands: no measure was applied on a record that fell, so nothing to restore
+    if upheld and proposal.correction_id is None and _measures_had_applied(o, record):
         _restore(o, h, today, who)
     return review
 
@@ -407,7 +449,13 @@ def _result_notice(o: Objection, h: Household, p: ObjectionProposal, on: date) -
     from ..notices import service as notices
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         title = _("Written result of your objection")
-        if p.outcome == UPHELD:
+        if p.outcome == UPHELD and p.correction is not None:
+            body = _("Your objection filed on %(filed)s was verified and upheld on %(date)s. Reasons: %(reasons)s. "
+                     "The facts of the disputed record are corrected from that day: %(changes)s. The behaviour, its "
+                     "deduction and its determination date are unchanged; the earlier version stays viewable.",
+                     filed=o.filed_date.isoformat(), date=on.isoformat(), reasons=p.reasons,
+                     changes=_("; ").join(records.correction_changes(p.correction)))
+        elif p.outcome == UPHELD:
             body = _("Your objection filed on %(filed)s was verified and upheld on %(date)s. Reasons: %(reasons)s. "
                      "The disputed item no longer counts from that day.", filed=o.filed_date.isoformat(),
                      date=on.isoformat(), reasons=p.reasons)

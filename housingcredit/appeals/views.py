@@ -134,9 +134,7 @@ def open_list():
                            status_of=service.status_of, labels=STAFF_STATUS_LABELS, today=get_clock().today())
 
 
-@bp.route("/objections/<int:objection_id>")
-@login_required
-def show(objection_id: int):
+def _render_show(objection_id: int, proposal_form=None, status: int = 200):
     who = gate.user()
     o = service.get_objection(objection_id, who)
     db.session.commit()  # the staff read is logged
@@ -150,19 +148,37 @@ def show(objection_id: int):
                   and who.id != o.handler_id and not (record and record.recorded_by_id == who.id))
     return render_template("appeals/show.html", o=o, record=record, status=service.status_of(o),
                            labels=STAFF_STATUS_LABELS, can_propose=can_propose, can_review=can_review,
-                           open_proposal=open_proposal, proposal_form=ProposalForm(), review_form=ReviewForm(),
-                           describe=_describe([o], who))
+                           open_proposal=open_proposal, proposal_form=proposal_form or ProposalForm(),
+                           review_form=ReviewForm(), describe=_describe([o], who),
+                           changes=records.correction_changes), status
+
+
+@bp.route("/objections/<int:objection_id>")
+@login_required
+def show(objection_id: int):
+    return _render_show(objection_id)
 
 
 @bp.route("/objections/<int:objection_id>/proposal", methods=["POST"])
 @login_required
 def propose(objection_id: int):
+    """The handler's proposal; refused input comes back on the page with the fields marked (422), nothing saved."""
     form = ProposalForm()
-    if form.validate_on_submit():
-        service.propose(objection_id, {"outcome": form.outcome.data or "", "reasons": form.reasons.data or ""},
-                        gate.user())
-        db.session.commit()
-        flash(_("The proposal was saved; a reviewer will decide it."), "success")
+    if not form.validate_on_submit():
+        flash(_("The input is not valid."), "error")
+        return _render_show(objection_id, proposal_form=form, status=422)
+    try:
+        service.propose(objection_id, form.data_for_service(), gate.user(), form.files())
+    except InvalidInput as err:
+        db.session.rollback()
+        for name, messages in err.errors.items():
+            field = getattr(form, {"code": "effect"}.get(name, name), None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = list(field.errors) + [str(m) for m in messages]
+        flash(_("Please correct the marked fields and attach the evidence again."), "error")
+        return _render_show(objection_id, proposal_form=form, status=422)
+    db.session.commit()
+    flash(_("The proposal was saved; a reviewer will decide it."), "success")
     return redirect(url_for("appeals.show", objection_id=objection_id))
 
 

@@ -64,7 +64,8 @@ class Due(MethodView):
     def get(self):
         """Overdue orders (most overdue first), orders due today, procedure windows ending today, watch periods
         ending in the next 7 days (your region); each section paged on its own by a keyset cursor, `sections`
-        gives its total and its next cursor."""
+        gives its total and its next cursor. `appeals`: the open objections and repair applications with their
+        next deadline, the earliest due first."""
         return service.due(gate.user(), args=request.args.to_dict())
 
 

@@ -268,5 +268,8 @@ class DueOut(Schema):
     overdue_orders = fields.List(fields.Dict(), metadata={"description": "most overdue first"})
     orders_due_today = fields.List(fields.Dict())
     watch_ending = fields.List(fields.Dict())
+    appeals = fields.List(fields.Dict(), metadata={
+        "description": "open objections and repair applications, the earliest due first (so the overdue lead): "
+                       "kind (objection | repair), id, household_id, due_date, overdue"})
     sections = fields.Dict(keys=fields.String(), values=fields.Nested(DueSectionOut),
                            metadata={"description": "per section: total, page shown, last page"})

@@ -33,12 +33,16 @@ class RevocationIn(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class CorrectionIn(Schema):
+class CorrectionFactsIn(Schema):
+    """The corrected facts (SPEC §4): the occurrence date and the description; empty keeps the current one."""
+    occurred_date = fields.Date(load_default=None, allow_none=True)
+    facts = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class CorrectionIn(CorrectionFactsIn):
     """A correction of facts and evidence only (SPEC §4): the code, deduction and determination date stay."""
     reason = fields.String(required=True, validate=validate.OneOf(REVOCATION_REASONS))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
-    occurred_date = fields.Date(load_default=None, allow_none=True)
-    facts = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 class RevocationDecisionIn(Schema):

@@ -25,8 +25,8 @@ from ..scoring import service as scoring
 from ..validation import load
 from . import storage
 from .models import Decision, Determination, Evidence, Record, RecordRepair, Revocation
-from .schemas import (REASON_LABELS, CorrectionIn, DeterminationIn, RecordIn, RepairIn, RevocationDecisionIn,
-                      RevocationIn)
+from .schemas import (REASON_LABELS, CorrectionFactsIn, CorrectionIn, DeterminationIn, RecordIn, RepairIn,
+                      RevocationDecisionIn, RevocationIn)
 
 
 
@@ -561,28 +561,39 @@ def propose_revocation(record_id: int, reason: str, note: str, who: User):
         after=lambda p: {"proposal": p.id, "reason": p.reason})
 
 
-def decide_revocation(proposal_id: int, decision: str, note: str, who: User):
-    """A reviewer other than the proposer and the record's recorder confirms or rejects a revocation proposal
-    (SPEC §4: two people). Confirmed: the record is revoked that day and the household notified; rejected:
-    nothing is sent."""
-    from ..appeals.models import RevocationDecision, RevocationProposal
-    proposal = db.session.get(RevocationProposal, proposal_id)
+def _decide_change(proposal_model, decision_model, proposal_id: int, decision: str, note: str, who: User, *,
+                   forbidden, action: str):
+    """The reviewer's decision on a revocation or a correction proposal (SPEC §4: two people) — the one shape both
+    take: the proposal found (404), the household gated (`record.determine`), the input checked, then the decision
+    written by `decisions.decide` — never by the proposer or the record's recorder, supervisors too. Returns
+    (decision row, proposal, record, household); what a confirmation does stays with the caller."""
+    proposal = db.session.get(proposal_model, proposal_id)
     if proposal is None:
         raise NotFound()
     r = _record(proposal.record_id)
     h = gate.check_household(_household_of(r), "record.determine", who)
     clean = load(RevocationDecisionIn(), {"decision": decision, "note": note or ""})
     row, _p = decisions.decide(
-        h, who, excluded=(proposal.proposed_by_id, r.recorded_by_id),
-        forbidden=_l("You proposed this revocation or recorded the behaviour: another reviewer must decide it (two "
-                     "people, SPEC §4)."),
-        decided=lambda: db.session.scalar(sa.select(RevocationDecision.id)
-                                          .where(RevocationDecision.proposal_id == proposal.id)) is not None,
+        h, who, excluded=(proposal.proposed_by_id, r.recorded_by_id), forbidden=forbidden,
+        decided=lambda: db.session.scalar(sa.select(decision_model.id)
+                                          .where(decision_model.proposal_id == proposal.id)) is not None,
         decided_message=_l("This proposal has already been decided."), proposal=lambda: proposal,
-        make=lambda p, today, now: RevocationDecision(proposal_id=p.id, decision=clean["decision"],
-                                                      note=clean["note"], by_id=who.id, decided_date=today, dt=now),
-        action="record.revocation_decided", object_type="record", object_id=r.id,
+        make=lambda p, today, now: decision_model(proposal_id=p.id, decision=clean["decision"], note=clean["note"],
+                                                  by_id=who.id, decided_date=today, dt=now),
+        action=action, object_type="record", object_id=r.id,
         after=lambda row, p: {"proposal": p.id, "decision": row.decision})
+    return row, proposal, r, h
+
+
+def decide_revocation(proposal_id: int, decision: str, note: str, who: User):
+    """A reviewer other than the proposer and the record's recorder confirms or rejects a revocation proposal
+    (SPEC §4: two people). Confirmed: the record is revoked that day and the household notified; rejected:
+    nothing is sent."""
+    from ..appeals.models import RevocationDecision, RevocationProposal
+    row, proposal, r, h = _decide_change(
+        RevocationProposal, RevocationDecision, proposal_id, decision, note, who,
+        forbidden=_l("You proposed this revocation or recorded the behaviour: another reviewer must decide it (two "
+                     "people, SPEC §4)."), action="record.revocation_decided")
     if row.decision == Decision.confirmed.value:
         _decision, revoked, _repaired = _standing_state(r.id)
         if revoked:
@@ -652,28 +663,38 @@ def corrections_of(record_id: int) -> list:
                                    .order_by(CorrectionProposal.id)))
 
 
-def propose_correction(record_id: int, data: dict, files, who: User):
-    """A caseworker proposes to correct a confirmed record's facts and evidence only (SPEC §4: occurrence date,
-    place and description, evidence) with a reason from the fixed list; the code, deduction and determination date
-    stay. Recording a different behaviour is a revocation plus a new record. Nothing reaches the household yet."""
-    from ..appeals.models import CorrectionProposal
-    r = _record(record_id)
-    h = gate.check_household(_household_of(r), "record.revoke", who)
-    data = dict(data or {})
-    errors: dict[str, list[str]] = {}
+#: the reason a correction carries when an upheld objection corrects the record (SPEC §9) — never offered to pick
+OBJECTION_UPHELD = "objection_upheld"
+
+
+def _correction_facts(r: Record, data: dict, files, errors: dict) -> tuple[date, str, list[storage.Upload]]:
+    """The corrected facts of a correction (SPEC §4), judged the same way for a caseworker's proposal and an
+    objection handler's (SPEC §9): the behaviour stays (another code is a revocation plus a new record); the
+    occurrence date neither in the future, nor after the information formed, nor that of another pending or standing
+    record of the same behaviour (the same occurrence, §4); the files checked like evidence; and something must
+    change. Every problem is added to `errors`; returns (occurrence date, facts, new evidence)."""
     if data.get("code") not in (None, "", r.code):
         errors["code"] = [_("A correction keeps the behaviour: recording a different behaviour is a revocation "
                             "and a new record.")]
-    clean = load(CorrectionIn(), {k: v for k, v in data.items() if k in ("reason", "note", "occurred_date",
-                                                                         "facts")})
-    if clean["reason"] == "other" and not clean["note"].strip():
-        errors["note"] = [_("Say why the record is corrected when the reason is 'other'.")]
+    try:
+        clean = load(CorrectionFactsIn(), {k: v for k, v in data.items() if k in ("occurred_date", "facts")})
+    except InvalidInput as err:
+        errors.update(err.errors)
+        clean = {"occurred_date": None, "facts": ""}
     today = get_clock().today()
     occurred = clean["occurred_date"] or r.occurred_date
     if occurred > today:
         errors["occurred_date"] = [_("The date may not be in the future.")]
     elif occurred > r.formed_date:
         errors["occurred_date"] = [_("The information cannot have formed before the behaviour occurred.")]
+    elif occurred != r.occurred_date:
+        same = db.session.scalar(sa.select(Record.id).where(
+            Record.household_id == r.household_id, Record.code == r.code, Record.occurred_date == occurred,
+            Record.id != r.id, ~sa.exists().where(Revocation.record_id == Record.id),
+            ~sa.exists().where(Determination.record_id == Record.id, Determination.decision == Decision.rejected)))
+        if same is not None:
+            errors["occurred_date"] = [_("This behaviour is already recorded for that date (record %(id)s) and is "
+                                         "pending or standing; a record is made once per occurrence.", id=same)]
     uploads: list[storage.Upload] = []
     try:
         uploads = storage.check(files)
@@ -682,9 +703,12 @@ def propose_correction(record_id: int, data: dict, files, who: User):
     facts = clean["facts"].strip() or r.facts
     if not errors and occurred == r.occurred_date and facts == r.facts and not uploads:
         errors["facts"] = [_("Change the occurrence date, the facts or the evidence: nothing would be corrected.")]
-    if errors:
-        raise InvalidInput(_l("The input is not valid."), errors=errors)
-    scoring.lock_household(h.id)
+    return occurred, facts, uploads
+
+
+def _may_correct(r: Record) -> None:
+    """A record may be corrected while it is confirmed, not revoked, and no other correction awaits its decision.
+    The caller holds the household lock."""
     decision, revoked, _repaired = _standing_state(r.id)
     if revoked:
         raise Conflict(_l("This record has already been revoked."))
@@ -692,44 +716,131 @@ def propose_correction(record_id: int, data: dict, files, who: User):
         raise Conflict(_l("Only a confirmed record can be corrected; a pending record is decided by its review."))
     if _pending_correction(r.id) is not None:
         raise Conflict(_l("A correction of this record is already awaiting its decision."))
+
+
+def _correction_row(r: Record, reason: str, note: str, occurred: date, facts: str, uploads, who: User, today: date,
+                    now):
+    """The correction proposal: the corrected facts and the new evidence, the earlier version kept (`before_*`)."""
+    from ..appeals.models import CorrectionProposal
+    return CorrectionProposal(
+        record_id=r.id, reason=reason, note=note, occurred_date=occurred, facts=facts,
+        evidence=_evidence_lines(uploads), before_occurred_date=r.occurred_date, before_facts=r.facts,
+        before_evidence=" ".join(e.sha256 for e in r.evidence), proposed_by_id=who.id, proposed_date=today,
+        proposed_dt=now)
+
+
+def propose_correction(record_id: int, data: dict, files, who: User):
+    """A caseworker proposes to correct a confirmed record's facts and evidence only (SPEC §4: occurrence date,
+    place and description, evidence) with a reason from the fixed list; the code, deduction and determination date
+    stay. Recording a different behaviour is a revocation plus a new record. Nothing reaches the household yet."""
+    r = _record(record_id)
+    h = gate.check_household(_household_of(r), "record.revoke", who)
+    data = dict(data or {})
+    errors: dict[str, list[str]] = {}
+    clean = load(CorrectionIn(), {k: v for k, v in data.items() if k in ("reason", "note", "occurred_date",
+                                                                         "facts")})
+    if clean["reason"] == "other" and not clean["note"].strip():
+        errors["note"] = [_("Say why the record is corrected when the reason is 'other'.")]
+    occurred, facts, uploads = _correction_facts(r, data, files, errors)
+    if errors:
+        raise InvalidInput(_l("The input is not valid."), errors=errors)
+    scoring.lock_household(h.id)
+    _may_correct(r)
     return decisions.propose(
-        h, who, lambda _today, now: CorrectionProposal(
-            record_id=r.id, reason=clean["reason"], note=clean["note"], occurred_date=occurred, facts=facts,
-            evidence=_evidence_lines(uploads), before_occurred_date=r.occurred_date, before_facts=r.facts,
-            before_evidence=" ".join(e.sha256 for e in r.evidence), proposed_by_id=who.id, proposed_date=today,
-            proposed_dt=now),
+        h, who, lambda today, now: _correction_row(r, clean["reason"], clean["note"], occurred, facts, uploads,
+                                                   who, today, now),
         action="record.correction_proposed", object_type="record", object_id=r.id,
         after=lambda p: {"proposal": p.id, "reason": p.reason, "occurred_date": occurred.isoformat(),
                          "evidence": [u.sha256 for u in uploads]})
 
 
+def propose_correction_for_objection(r: Record, data: dict, files, note: str, who: User, errors: dict):
+    """The corrected facts an objection handler's upheld proposal carries (SPEC §9: upheld → the record's facts
+    corrected): judged as every correction's (`_correction_facts`, problems added to the caller's `errors`) and,
+    when `errors` stays empty, kept as a correction proposal with the reason `objection_upheld`, which only the
+    objection's review decides (`confirm_correction_for_objection`). The caller holds the household lock; nothing
+    is written while there is an error. Returns the proposal, or None."""
+    occurred, facts, uploads = _correction_facts(r, dict(data or {}), files, errors)
+    if errors:
+        return None
+    _may_correct(r)
+    clock = get_clock()
+    row = _correction_row(r, OBJECTION_UPHELD, note, occurred, facts, uploads, who, clock.today(), clock.now_utc())
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def confirm_correction_for_objection(proposal, h: Household, note: str, who: User):
+    """An upheld objection's correction, confirmed by the objection's reviewer on J (SPEC §9): the correction
+    decision written as a fact (by the reviewer, dated J) and the record corrected as every confirmed correction is
+    (`_apply_correction`). The caller holds the household lock and has written the objection's decision."""
+    from ..appeals.models import CorrectionDecision
+    r = _record(proposal.record_id)
+    clock = get_clock()
+    row = CorrectionDecision(proposal_id=proposal.id, decision=Decision.confirmed.value, note=note, by_id=who.id,
+                             decided_date=clock.today(), dt=clock.now_utc())
+    db.session.add(row)
+    db.session.flush()
+    db.session.refresh(proposal, ["decision"])
+    _apply_correction(r, h, proposal, row, who)
+    return row
+
+
+def return_correction_for_objection(proposal, note: str, who: User):
+    """The objection's reviewer sent the handler's proposal back: its correction is decided `rejected` (nothing
+    reaches the household; the handler may propose again)."""
+    from ..appeals.models import CorrectionDecision
+    clock = get_clock()
+    row = CorrectionDecision(proposal_id=proposal.id, decision=Decision.rejected.value, note=note, by_id=who.id,
+                             decided_date=clock.today(), dt=clock.now_utc())
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
 def decide_correction(proposal_id: int, decision: str, note: str, who: User):
     """A reviewer other than the proposer and the record's recorder confirms or rejects a correction (SPEC §4).
     Confirmed: from today the record carries the corrected facts and the new evidence (the earlier version stays
-    in the proposal, viewable), the household is notified and the change pushed; rejected: nothing is sent."""
+    in the proposal, viewable), the household is notified and the change pushed; rejected: nothing is sent.
+    A correction an objection's handler proposed is decided by the objection's review only."""
     from ..appeals.models import CorrectionDecision, CorrectionProposal
     proposal = db.session.get(CorrectionProposal, proposal_id)
-    if proposal is None:
-        raise NotFound()
-    r = _record(proposal.record_id)
-    h = gate.check_household(_household_of(r), "record.determine", who)
-    clean = load(RevocationDecisionIn(), {"decision": decision, "note": note or ""})
-    row, _p = decisions.decide(
-        h, who, excluded=(proposal.proposed_by_id, r.recorded_by_id),
+    if proposal is not None and proposal.reason == OBJECTION_UPHELD:
+        gate.check_household(_household_of(_record(proposal.record_id)), "record.determine", who)  # 404 outside
+        raise Conflict(_l("This correction belongs to an objection's result: it is decided by the objection's "
+                          "review."))
+    row, proposal, r, h = _decide_change(
+        CorrectionProposal, CorrectionDecision, proposal_id, decision, note, who,
         forbidden=_l("You proposed this correction or recorded the behaviour: another reviewer must decide it (two "
-                     "people, SPEC §4)."),
-        decided=lambda: db.session.scalar(sa.select(CorrectionDecision.id)
-                                          .where(CorrectionDecision.proposal_id == proposal.id)) is not None,
-        decided_message=_l("This proposal has already been decided."), proposal=lambda: proposal,
-        make=lambda p, today, now: CorrectionDecision(proposal_id=p.id, decision=clean["decision"],
-                                                      note=clean["note"], by_id=who.id, decided_date=today, dt=now),
-        action="record.correction_decided", object_type="record", object_id=r.id,
-        after=lambda row, p: {"proposal": p.id, "decision": row.decision})
+                     "people, SPEC §4)."), action="record.correction_decided")
     if row.decision != Decision.confirmed.value:
         return row
+    _apply_correction(r, h, proposal, row, who)
+    return row
+
+
+def correction_changes(proposal) -> list[str]:
+    """What a correction changed, in words for the household (in the current locale)."""
+    out = []
+    if proposal.occurred_date != proposal.before_occurred_date:
+        out.append(_("the date the behaviour occurred, from %(before)s to %(after)s",
+                     before=proposal.before_occurred_date.isoformat(), after=proposal.occurred_date.isoformat()))
+    if proposal.facts != proposal.before_facts:
+        out.append(_("the description of the facts"))
+    added = len([line for line in (proposal.evidence or "").splitlines() if line])
+    if added:
+        out.append(_("new evidence added (%(count)s files)", count=added))
+    return out
+
+
+def _apply_correction(r: Record, h: Household, proposal, row, who: User) -> None:
+    """The effect of a confirmed correction, on its decision date (SPEC §4) — one path for a correction decision
+    and an upheld objection's: from today the record carries the corrected facts and the new evidence (the earlier
+    version stays in the proposal), audited, pushed (status `corrected`), everything derived recomputed in this
+    transaction (the engines read the facts), and the household notified of what was corrected."""
     if _standing_state(r.id)[1]:
         raise Conflict(_l("This record has already been revoked."))
-    # The current facts are the corrected ones; the earlier version is kept in the proposal (before_*).
     r.occurred_date, r.facts = proposal.occurred_date, proposal.facts
     now = get_clock().now_utc()
     for line in filter(None, proposal.evidence.splitlines()):
@@ -739,24 +850,25 @@ def decide_correction(proposal_id: int, decision: str, note: str, who: User):
     db.session.flush()
     db.session.refresh(r, ["evidence"])
     audit.record("record.correct", "record", r.id, household_id=h.id, region_code=h.region_code,
-                 after=_snapshot(r), actor=(who.id, who.username))
+                 after={**_snapshot(r), "correction": proposal.id, "reason": proposal.reason},
+                 actor=(who.id, who.username))
     _push_status(r, h, "corrected", row.decided_date, who)
     _after_change(h)
     from ..notices import service as notices
     title = official(lambda: _("Notice of correction of a dishonest-behaviour record"))
     body = official(lambda: _("From %(date)s the facts of the record in your household credit archive "
-                              "(%(archive)s) are corrected (%(reason)s): occurrence date %(occurred)s. The behaviour, "
-                              "its deduction and its determination date are unchanged; the earlier version stays "
-                              "viewable.", date=row.decided_date.isoformat(), archive=h.archive_no,
+                              "(%(archive)s) are corrected (%(reason)s): %(changes)s. The behaviour, its deduction "
+                              "and its determination date are unchanged; the earlier version stays viewable.",
+                              date=row.decided_date.isoformat(), archive=h.archive_no,
                               reason=str(REASON_LABELS.get(proposal.reason, proposal.reason)),
-                              occurred=r.occurred_date.isoformat()))
+                              changes=_("; ").join(correction_changes(proposal))))
     notices.issue(h.id, "correction", "correction", proposal.id, title, body, issued_date=row.decided_date,
                   region_code=h.region_code)
-    return row
 
 
 def open_change_proposals(who: User) -> list[dict]:
-    """The reviewer's queue of revocations and corrections awaiting a decision in the user's region, oldest first:
+    """The reviewer's queue of revocations and corrections awaiting a decision in the user's region, oldest first
+    (an objection handler's correction is decided by the objection's review, not here):
     each {"kind": "revocation"|"correction", "proposal", "record", "mine"} — `mine` when the user proposed it or
     recorded the behaviour (they may not decide it: two people, SPEC §4). Not a read of one household's file."""
     from ..appeals.models import CorrectionDecision, CorrectionProposal, RevocationDecision, RevocationProposal
@@ -767,7 +879,8 @@ def open_change_proposals(who: User) -> list[dict]:
         rows = db.session.execute(
             sa.select(model, Record).join(Record, Record.id == model.record_id)
             .where(gate.region_clause(Record.region_code, who),
-                   ~sa.exists().where(decision.proposal_id == model.id))).all()
+                   ~sa.exists().where(decision.proposal_id == model.id),
+                   model.reason != OBJECTION_UPHELD)).all()  # an objection's: decided by its review
         out.extend({"kind": kind, "proposal": p, "record": r,
                     "mine": who.id in (p.proposed_by_id, r.recorded_by_id)} for p, r in rows)
     return sorted(out, key=lambda x: (x["proposal"].proposed_dt, x["kind"], x["proposal"].id))

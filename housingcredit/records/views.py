@@ -149,6 +149,7 @@ def _render_record(record_id: int, determine_form=None, revoke_form=None, status
     open_correction = next((c for c in corrections if c.decision is None), None)
     can_correct = state == "confirmed" and open_correction is None and gate.can("record.revoke", who)
     can_decide_correction = (open_correction is not None and gate.can("record.determine", who)
+                             and open_correction.reason != service.OBJECTION_UPHELD  # the objection's review decides
                              and who.id not in (open_correction.proposed_by_id, record.recorded_by_id))
     next_record = service.next_for_review(who, record.id) if state != "pending" and request.args.get(
         "decided") else None

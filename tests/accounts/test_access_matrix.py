@@ -404,3 +404,32 @@ def test_spec_9_web_objection_and_repair_materials_only_inside_region(world, cli
     after = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "materials.read", AuditEntry.household_id == h.id))
     assert after - before == (2 if visible else 0)
+
+
+@pytest.mark.parametrize("user_key, household_key", PAIRS, ids=PAIR_IDS)
+def test_spec_9_web_objection_and_repair_pages_only_inside_region(world, client, user_key, household_key):
+    """The staff pages of an objection and a repair application, the open lists and every form posting to them:
+    staff of the household's region see them; anyone else gets 404 — no hint, no entry in a list, nothing
+    written."""
+    households, users = world
+    h, visible = households[household_key], household_key in VISIBLE[user_key]
+    o, a = _objection_on(h, users["supervisor"]), _repair_on(h, users["supervisor"])
+    login(client, users[user_key])
+    for url in (f"/objections/{o.id}", f"/repairs/{a.id}"):
+        assert client.get(url).status_code == (200 if visible else 404), url
+    assert (f'href="/objections/{o.id}"' in client.get("/objections").get_data(as_text=True)) == visible
+    assert (f'href="/repairs/{a.id}"' in client.get("/repairs").get_data(as_text=True)) == visible
+    if visible:
+        return
+    for url in (f"/households/{h.id}/objections/new", f"/households/{h.id}/repairs/new"):
+        assert client.get(url).status_code == 404, url
+    token = csrf_token(client)
+    form = {"csrf_token": token, "outcome": "upheld", "reasons": "x", "effect": "correct", "facts": "y",
+            "decision": "confirmed", "text": "x"}
+    for url in (f"/objections/{o.id}/proposal", f"/objections/{o.id}/decision", f"/repairs/{a.id}/accept",
+                f"/repairs/{a.id}/incomplete", f"/repairs/{a.id}/extend", f"/repairs/{a.id}/proposal",
+                f"/repairs/{a.id}/decision"):
+        assert client.post(url, data=form).status_code == 404, url
+    db.session.expire_all()
+    assert not db.session.get(type(o), o.id).proposals
+    assert not db.session.get(type(a), a.id).steps and not db.session.get(type(a), a.id).proposals
