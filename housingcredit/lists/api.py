@@ -65,7 +65,7 @@ class Due(MethodView):
         """Overdue orders (most overdue first), orders due today, procedure windows ending today, watch periods
         ending in the next 7 days (your region); each section paged on its own by a keyset cursor, `sections`
         gives its total and its next cursor."""
-        return service.due(gate.user(), args=request.args.to_dict())
+        return service.due(gate.user(), args=request.args.to_dict(), appeals=False)  # DueOut has none
 
 
 @blp.route("/watch-list")
