@@ -10,9 +10,14 @@ household (its creation) and one household with a long history (1,000 changes, 3
 is rebuilt (the statistics read its tiers). Then ANALYZE.
 
 It logs in through the real login form as a supervisor (province) and as a caseworker (Wuhan), and times each
-list page and API: the first page, a deep page (a cursor far down the list) and a filtered page — median of 5
-after a warm-up, in-process (Flask test client) — printing the SQL statements per request beside the time, and
-the same SELECTs replayed through bare psycopg in the same run. Prints figures; asserts nothing.
+list page and API as both (the review queue and the audit trail, which a caseworker may not open, as the
+supervisor): the first page, a deep page (a cursor far down the list) and a filtered page — median of 5 after a
+warm-up, in-process (Flask test client) — printing the process CPU time and the SQL statements per request beside
+the time, and the same SELECTs replayed through bare psycopg in the same run. Prints figures; asserts nothing.
+
+    … --skip-load              (reuse the loaded database)
+    … --only "due page"        (only the pages whose label contains the text)
+    … --profile 25             (and cProfile one request of each: its 25 costliest functions)
 """
 from __future__ import annotations
 
@@ -21,7 +26,6 @@ import hashlib
 import json
 import random
 import re
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,20 +33,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg
-import sqlalchemy as sa
+import sqlalchemy as sa  # noqa: E402
 
-from benchmarks.bench_lists import TODAY
-from benchmarks.bench_lists import load as load_lists
-from benchmarks.common import (
+from benchmarks.bench_lists import TODAY  # noqa: E402
+from benchmarks.common import (  # noqa: E402
     copy_rows,
     database_url,
     ensure_database,
+    first_row,
+    load_dataset,
     move_sequences,
-    plain_url,
     raw_connection,
-    replay,
-    reset_schema,
+    time_pages,
 )
 
 PASSWORD = "correct-horse-9"  # tests.factories.PASSWORD: bench_lists makes its users with the factories
@@ -111,34 +113,14 @@ def login(client, username: str) -> None:
     assert resp.status_code == 302, (resp.status_code, resp.get_data(as_text=True)[:300])
 
 
-class Counter:
-    """Statements per request, and the SELECTs of the last request (to replay through psycopg)."""
-
-    def __init__(self, engine):
-        self.count, self.selects = 0, []
-        sa.event.listen(engine, "before_cursor_execute", self._hook)
-
-    def reset(self):
-        self.count, self.selects = 0, []
-
-    def _hook(self, conn, cursor, statement, parameters, context, executemany):
-        self.count += 1
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            self.selects.append((statement, parameters))
-
-
-def scalar(sql: str, **params):
-    from housingcredit.extensions import db
-    value = db.session.execute(sa.text(sql), params).first()
-    db.session.rollback()
-    return value
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=1_100_000)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
+    parser.add_argument("--only", default="", help="time only the pages whose label contains this text")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="after each page's timing, profile one request and print its N costliest functions")
     args = parser.parse_args()
     url = database_url("postgresql://postgres@127.0.0.1:5432/bench_pages")
     ensure_database(url)
@@ -147,7 +129,6 @@ def main() -> None:
     from housingcredit.accounts import service as accounts
     from housingcredit.accounts.models import User
     from housingcredit.clock import FixedClock
-    from housingcredit.demo import analyze
     from housingcredit.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
@@ -155,24 +136,24 @@ def main() -> None:
     app.extensions["clock"] = clock
     rng = random.Random(args.seed)
     n = args.households
+
+    def more(data):
+        """The credit cache as yesterday's nightly run left it (the statistics read its tiers), pending records,
+        the audit trail, a supervisor."""
+        from housingcredit.scoring import service as scoring
+        from tests import factories
+        t = time.perf_counter()
+        clock.set(TODAY - timedelta(days=1))
+        scoring.rebuild_all(echo=lambda m: None)
+        clock.set(TODAY)
+        print(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
+        load_more(n, rng, data["caseworker"].id, print)
+        factories.make_user("supervisor", "420000", username="bench-supervisor")
+        db.session.commit()
+
     with app.app_context():
         if not args.skip_load:
-            reset_schema(db, quiet=True)
-            print(f"loading {n} households (COPY)…")
-            started = time.perf_counter()
-            data = load_lists(app, n, rng, print)
-            from housingcredit.scoring import service as scoring
-            t = time.perf_counter()
-            clock.set(TODAY - timedelta(days=1))  # the credit cache as yesterday's nightly run left it
-            scoring.rebuild_all(echo=lambda m: None)
-            clock.set(TODAY)
-            print(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
-            load_more(n, rng, data["caseworker"].id, print)
-            from tests import factories
-            factories.make_user("supervisor", "420000", username="bench-supervisor")
-            db.session.commit()
-            analyze()
-            print(f"load + ANALYZE: {time.perf_counter() - started:.1f} s")
+            load_dataset(app, n, rng, then=more)
         long_id = 1
         cw = db.session.scalar(sa.select(User).where(User.username == "bench-caseworker"))
         sup = db.session.scalar(sa.select(User).where(User.username == "bench-supervisor"))
@@ -180,91 +161,76 @@ def main() -> None:
         db.session.commit()
 
         # deep cursors, read with bare SQL (where a user would arrive after many "next" clicks)
-        deep_watch = scalar("SELECT start_date, id FROM watch_entries ORDER BY start_date DESC, id DESC "
-                            "OFFSET :o LIMIT 1", o=int(scalar("SELECT count(*) FROM watch_entries")[0] * 0.9))
+        entries = first_row("SELECT count(*) FROM watch_entries")[0]
+        deep_watch = first_row("SELECT start_date, id FROM watch_entries ORDER BY start_date DESC, id DESC "
+                               "OFFSET :o LIMIT 1", o=int(entries * 0.9))
         watch_after = f"{deep_watch[0].isoformat()}_{deep_watch[1]}"
-        deep_household = scalar("SELECT id FROM households ORDER BY id OFFSET :o LIMIT 1", o=int(n * 0.9))[0]
-        pending_total = scalar("SELECT count(*) FROM records WHERE pending")[0]
-        deep_pending = scalar("SELECT recorded_dt, id FROM records WHERE pending ORDER BY recorded_dt, id "
-                              "OFFSET :o LIMIT 1", o=max(pending_total - 60, 0))
+        deep_household = first_row("SELECT id FROM households ORDER BY id OFFSET :o LIMIT 1", o=int(n * 0.9))[0]
+        pending_total = first_row("SELECT count(*) FROM records WHERE pending")[0]
+        deep_pending = first_row("SELECT recorded_dt, id FROM records WHERE pending ORDER BY recorded_dt, id "
+                                 "OFFSET :o LIMIT 1", o=max(pending_total - 60, 0))
         review_after = f"{deep_pending[0].isoformat()}_{deep_pending[1]}"
-        deep_late = scalar("SELECT id FROM records WHERE recorded_by_id = :u AND late ORDER BY id DESC OFFSET :o "
-                           "LIMIT 1", u=cw.id, o=max(pending_total // 2 - 60, 0))[0]
-        deep_history = scalar("SELECT id FROM audit_entries WHERE household_id = :h AND action NOT LIKE '%.read' "
-                              "ORDER BY id DESC OFFSET :o LIMIT 1", h=long_id, o=HISTORY - 60)[0]
-        overdue = scalar("SELECT count(*) FROM rectification_orders WHERE deadline < :t", t=TODAY)[0]
-        deep_overdue = scalar("SELECT deadline, id FROM rectification_orders WHERE deadline < :t "
-                              "ORDER BY deadline, id OFFSET :o LIMIT 1", t=TODAY, o=max(overdue - 30, 0))
+        deep_late = first_row("SELECT id FROM records WHERE recorded_by_id = :u AND late ORDER BY id DESC "
+                              "OFFSET :o LIMIT 1", u=cw.id, o=max(pending_total // 2 - 60, 0))[0]
+        deep_history = first_row("SELECT id FROM audit_entries WHERE household_id = :h "
+                                 "AND action NOT LIKE '%.read' ORDER BY id DESC OFFSET :o LIMIT 1",
+                                 h=long_id, o=HISTORY - 60)[0]
+        overdue = first_row("SELECT count(*) FROM rectification_orders WHERE deadline < :t", t=TODAY)[0]
+        deep_overdue = first_row("SELECT deadline, id FROM rectification_orders WHERE deadline < :t "
+                                 "ORDER BY deadline, id OFFSET :o LIMIT 1", t=TODAY, o=max(overdue - 30, 0))
         overdue_after = f"{deep_overdue[0].isoformat()}_{deep_overdue[1]}" if deep_overdue else ""
 
-        pages = [  # (who, label, url)
-            ("supervisor", "watch list page 1", "/watch"),
-            ("supervisor", "watch list deep (90 %)", f"/watch?after={watch_after}&page=1000"),
-            ("supervisor", "watch list filtered (region, active)", "/watch?region=420102&status=active"),
-            ("supervisor", "watch list API page 1", "/api/v1/watch-list"),
-            ("supervisor", "watch list API deep", f"/api/v1/watch-list?after={watch_after}"),
-            ("caseworker", "watch list, caseworker, ended, reason expired", "/watch?status=ended&reason=expired"),
-            ("supervisor", "due page", "/due"),
-            ("caseworker", "watch list, caseworker, ended (every reason)", "/watch?status=ended"),
-            ("supervisor", "due page, last overdue orders (cursor)", f"/due?overdue_orders={overdue_after}"),
-            ("caseworker", "due API", "/api/v1/due"),
-            ("supervisor", "archive list page 1", "/households"),
-            ("supervisor", "archive list deep (90 %)", f"/households?after={deep_household}&page=10000"),
-            ("caseworker", "archive search 张 (filtered)", "/households?q=%E5%BC%A0"),
-            ("caseworker", "archive search API deep", f"/api/v1/households?q=%E5%BC%A0&after={deep_household}"),
-            ("supervisor", "review queue page 1", "/review"),
-            ("supervisor", "review queue deep (last page)", f"/review?after={review_after}"),
-            ("caseworker", "records overview", "/records/overview"),
-            ("caseworker", "records overview deep", f"/records/overview?after={deep_late}"),
-            ("supervisor", f"archive page, {HISTORY} changes", f"/households/{long_id}"),
-            ("supervisor", "archive page, oldest changes", f"/households/{long_id}?before={deep_history}"),
-            ("caseworker", "history API page 1", f"/api/v1/households/{long_id}/history"),
-            ("caseworker", "history API deep", f"/api/v1/households/{long_id}/history?before={deep_history}"),
-            ("supervisor", "audit trail page 1", "/audit"),
-            ("caseworker", "objections (open)", "/objections"),
-            ("caseworker", "objections API", "/api/v1/objections"),
-            ("caseworker", "credit repair (open)", "/repairs"),
-            ("supervisor", "statistics, province, 12 months", "/stats"),
-            ("supervisor", "statistics, province, 5 years", "/stats?from=2021-07-01&to=2026-06-15"),
-            ("supervisor", "statistics, one county (filtered)", "/stats?region=420102"),
-            ("caseworker", "statistics, Wuhan, 12 months", "/stats"),
-            ("supervisor", "statistics export (.xlsx), province", "/stats/export.xlsx"),
+        both = ("supervisor", "caseworker")
+        pages = [  # (roles, label, url): every list as a supervisor (province) and a caseworker (Wuhan)
+            (both, "watch list page 1", "/watch"),
+            (both, "watch list deep (90 %)", f"/watch?after={watch_after}&page=1000"),
+            (both, "watch list filtered (region, active)", "/watch?region=420102&status=active"),
+            (both, "watch list, ended, reason expired", "/watch?status=ended&reason=expired"),
+            (both, "watch list, ended (every reason)", "/watch?status=ended"),
+            (both, "watch list API page 1", "/api/v1/watch-list"),
+            (both, "watch list API deep", f"/api/v1/watch-list?after={watch_after}"),
+            (both, "due page", "/due"),
+            (both, "due page, last overdue orders (cursor)", f"/due?overdue_orders={overdue_after}"),
+            (both, "due API", "/api/v1/due"),
+            (both, "archive list page 1", "/households"),
+            (both, "archive list deep (90 %)", f"/households?after={deep_household}&page=10000"),
+            (both, "archive search 张 (filtered)", "/households?q=%E5%BC%A0"),
+            (both, "archive search API deep", f"/api/v1/households?q=%E5%BC%A0&after={deep_household}"),
+            (("supervisor",), "review queue page 1 (supervisor and reviewer only)", "/review"),
+            (("supervisor",), "review queue deep (last page)", f"/review?after={review_after}"),
+            (both, "records overview", "/records/overview"),
+            (both, "records overview deep", f"/records/overview?after={deep_late}"),
+            (both, f"archive page, {HISTORY} changes", f"/households/{long_id}"),
+            (both, "archive page, oldest changes", f"/households/{long_id}?before={deep_history}"),
+            (both, "history API page 1", f"/api/v1/households/{long_id}/history"),
+            (both, "history API deep", f"/api/v1/households/{long_id}/history?before={deep_history}"),
+            (("supervisor",), "audit trail page 1 (supervisor and auditor only)", "/audit"),
+            (both, "objections (open)", "/objections"),
+            (both, "objections API", "/api/v1/objections"),
+            (both, "credit repair (open)", "/repairs"),
+            (both, "statistics, 12 months", "/stats"),
+            (("supervisor",), "statistics, province, 5 years", "/stats?from=2021-07-01&to=2026-06-15"),
+            (("supervisor",), "statistics, one county (filtered)", "/stats?region=420102"),
+            (("supervisor",), "statistics export (.xlsx), province", "/stats/export.xlsx"),
         ]
         clients = {}
         for who, user in (("supervisor", sup), ("caseworker", cw)):
             c = app.test_client()
             login(c, user.username)
             clients[who] = c
-        counter = Counter(db.engine)
+
+        def getter(who: str, path: str):
+            """The API with the role's bearer token, pages with its logged-in session."""
+            client = clients[who]
+            if not path.startswith("/api/"):
+                return client.get
+            headers = {"Authorization": f"Bearer {tokens[sup.username if who == 'supervisor' else cw.username]}"}
+            return lambda p: client.get(p, headers=headers)
+
         print(f"\n{n} households · {pending_total} pending · {overdue} orders past their deadline\n")
-        print("| page | role | median | statements | bare SQL (same SELECTs) |")
-        print("|---|---|---|---|---|")
-        with psycopg.connect(plain_url(url)) as conn:
-            for who, label, path in pages:
-                client = clients[who]
-                headers = {"Authorization": f"Bearer {tokens[sup.username if who == 'supervisor' else cw.username]}"}
-                get = ((lambda p, c=client, h=headers: c.get(p, headers=h)) if path.startswith("/api/")
-                       else client.get)
-                resp = get(path)  # warm-up
-                if resp.status_code != 200:
-                    print(f"| {label} | {who} | status {resp.status_code} | | |")
-                    continue
-                samples, counts = [], []
-                for _ in range(RUNS):
-                    counter.reset()
-                    t = time.perf_counter()
-                    get(path)
-                    samples.append(time.perf_counter() - t)
-                    counts.append(counter.count)
-                selects = list(counter.selects)
-                bare = []
-                for _ in range(RUNS):
-                    t = time.perf_counter()
-                    replay(conn, selects)
-                    bare.append(time.perf_counter() - t)
-                conn.rollback()
-                print(f"| {label} | {who} | {statistics.median(samples) * 1000:.1f} ms | {max(counts)} | "
-                      f"{statistics.median(bare) * 1000:.1f} ms ({len(selects)}) |")
+        chosen = [((label, who), path, getter(who, path)) for roles, label, path in pages if args.only in label
+                  for who in roles]
+        time_pages(url, chosen, db.engine, columns=("page", "role"), runs=RUNS, profile=args.profile)
 
 
 if __name__ == "__main__":

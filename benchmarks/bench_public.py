@@ -6,49 +6,29 @@
 
 The database is created when missing, emptied and migrated, then filled with COPY by bench_lists.py's loader (per
 1,000,000 households: 100,000 moderate records with their watch entries, 100,000 mild records, 50,000 orders and
-50,000 procedures opened over 3.5 years, most of them listed). Then ANALYZE.
+50,000 procedures opened over 3.5 years, most of them listed). Then ANALYZE. (The loading and the timing are
+benchmarks/common.py's `load_dataset` and `time_pages`, shared with bench_pages.py.)
 
 Times, without login (rate limit off), each page: the first page, a deep page (a cursor 90 % down the list), a
 district, a masked-name search, and a search that matches nothing (the worst case: every candidate looked at) —
-median of 5 after a warm-up, in-process (Flask test client), with the statements per request, beside the same
+median of 5 after a warm-up, in-process (Flask test client), with the process CPU time and the statements per
+request, beside the same
 SELECTs replayed through bare psycopg in the same run. Prints figures; asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-
 from benchmarks.bench_lists import TODAY  # noqa: E402
-from benchmarks.bench_lists import load as load_lists  # noqa: E402
-from benchmarks.common import database_url, ensure_database, plain_url, replay, reset_schema  # noqa: E402
+from benchmarks.common import database_url, ensure_database, first_row, load_dataset, time_pages  # noqa: E402
 
 RUNS = 5
-
-
-class Counter:
-    """Statements per request, and the SELECTs of the last request (to replay through psycopg)."""
-
-    def __init__(self, engine):
-        self.count, self.selects = 0, []
-        sa.event.listen(engine, "before_cursor_execute", self._hook)
-
-    def reset(self):
-        self.count, self.selects = 0, []
-
-    def _hook(self, conn, cursor, statement, parameters, context, executemany):
-        self.count += 1
-        if statement.lstrip().upper().startswith("SELECT"):
-            self.selects.append((statement, parameters))
 
 
 def main() -> None:
@@ -62,7 +42,6 @@ def main() -> None:
 
     from housingcredit import create_app
     from housingcredit.clock import FixedClock
-    from housingcredit.demo import analyze
     from housingcredit.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
@@ -70,25 +49,14 @@ def main() -> None:
     n = args.households
     with app.app_context():
         if not args.skip_load:
-            reset_schema(db, quiet=True)
-            print(f"loading {n} households (COPY)…")
-            started = time.perf_counter()
-            load_lists(app, n, random.Random(args.seed), print)
-            analyze()
-            print(f"load + ANALYZE: {time.perf_counter() - started:.1f} s")
-
-        def one(sql, **params):
-            value = db.session.execute(sa.text(sql), params).first()
-            db.session.rollback()
-            return value
-
-        public = one("SELECT count(*) FROM procedures WHERE state IN ('publicity', 'listed')")[0]
-        deep_p = one("SELECT id FROM procedures WHERE state IN ('publicity', 'listed') ORDER BY id DESC "
-                     "OFFSET :o LIMIT 1", o=int(public * 0.9))[0]
-        watched = one("SELECT count(*) FROM watch_entries WHERE end_date IS NULL AND until_date >= :t",
-                      t=TODAY)[0]
-        deep_w = one("SELECT start_date, id FROM watch_entries WHERE end_date IS NULL AND until_date >= :t "
-                     "ORDER BY start_date DESC, id DESC OFFSET :o LIMIT 1", t=TODAY, o=int(watched * 0.9))
+            load_dataset(app, n, random.Random(args.seed))
+        public = first_row("SELECT count(*) FROM procedures WHERE state IN ('publicity', 'listed')")[0]
+        deep_p = first_row("SELECT id FROM procedures WHERE state IN ('publicity', 'listed') ORDER BY id DESC "
+                           "OFFSET :o LIMIT 1", o=int(public * 0.9))[0]
+        watched = first_row("SELECT count(*) FROM watch_entries WHERE end_date IS NULL AND until_date >= :t",
+                            t=TODAY)[0]
+        deep_w = first_row("SELECT start_date, id FROM watch_entries WHERE end_date IS NULL AND until_date >= :t "
+                           "ORDER BY start_date DESC, id DESC OFFSET :o LIMIT 1", t=TODAY, o=int(watched * 0.9))
         watch_after = f"{deep_w[0].isoformat()}_{deep_w[1]}"
         pages = [
             ("punishment list, page 1", "/public/lists/punishment"),
@@ -104,32 +72,8 @@ def main() -> None:
             ("watch list, name 李* (no match)", f"/api/v1/public/lists/watch?q={quote('李*')}"),
         ]
         client = app.test_client()
-        counter = Counter(db.engine)
         print(f"\n{n} households · {public} procedures in publicity or listed · {watched} watch entries open\n")
-        print("| page | median | statements | bare SQL (same SELECTs) |")
-        print("|---|---|---|---|")
-        with psycopg.connect(plain_url(url)) as conn:
-            for label, path in pages:
-                resp = client.get(path)  # warm-up
-                if resp.status_code != 200:
-                    print(f"| {label} | status {resp.status_code} | | |")
-                    continue
-                samples, counts = [], []
-                for _ in range(RUNS):
-                    counter.reset()
-                    t = time.perf_counter()
-                    client.get(path)
-                    samples.append(time.perf_counter() - t)
-                    counts.append(counter.count)
-                selects = list(counter.selects)
-                bare = []
-                for _ in range(RUNS):
-                    t = time.perf_counter()
-                    replay(conn, selects)
-                    bare.append(time.perf_counter() - t)
-                conn.rollback()
-                print(f"| {label} | {statistics.median(samples) * 1000:.1f} ms | {max(counts)} | "
-                      f"{statistics.median(bare) * 1000:.1f} ms ({len(selects)}) |")
+        time_pages(url, [((label,), path, client.get) for label, path in pages], db.engine, runs=RUNS)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,17 @@ class _Api(Api):
 api = _Api()
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what was loaded — for a page that has logged a read and goes on showing the
+    rows it read: an expiring commit would have each of them (and the signed-in user) reloaded one by one."""
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
 def select_locale() -> str:
     """Chinese by default; ?lang=en (remembered in the session) or the session choice switches."""
     from flask import current_app, has_request_context

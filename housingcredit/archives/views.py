@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import login_required
@@ -15,10 +16,11 @@ from flask_login import login_required
 from ..accounts import gate, service as accounts
 from ..audit import service as audit
 from ..audit.labels import action_label
+from ..audit.models import AuditEntry
 from ..clock import get_clock
 from ..disclosure.masking import mask_id_number
 from ..errors import Conflict, InvalidInput
-from ..extensions import db
+from ..extensions import commit_keeping_loaded, db
 from . import service
 from .forms import FIELD_LABELS, HouseholdForm, clean_text, household_form_data, label_of
 
@@ -126,7 +128,7 @@ def edit(household_id: int):
 def show(household_id: int):
     who = gate.user()
     household = service.read_household(household_id, who)
-    db.session.commit()  # the staff read is audited (SPEC §11)
+    commit_keeping_loaded()  # the staff read is audited (SPEC §11); the archive just read is shown as it is
     return _render_archive(household, own=False)
 
 
@@ -135,7 +137,7 @@ def show(household_id: int):
 def own():
     who = gate.require("own.read")
     household = service.read_household(who.household_id, who)
-    db.session.commit()
+    commit_keeping_loaded()
     return _render_archive(household, own=True)
 
 
@@ -159,28 +161,45 @@ def _render_archive(household, own: bool):
     from ..notices import service as notices
     from ..records.views import credit_panel
     from ..reports.views import reports_panel
-    panels = {"credit": credit_panel(household), "lp": lists_panel(household),  # the credit read commits
+    credit = credit_panel(household)  # the credit read commits; its record facts serve the lists panel too
+    panels = {"credit": credit, "lp": lists_panel(household, credit["facts"]),
               "household_notices": notices.for_household(household.id), "reports": reports_panel(household)}
     size = current_app.config["PAGE_SIZE"]
     before = request.args.get("before", type=int)
     # the household's own page: its archive's changes only (records, lists and notices have their own panels in
-    # its words), each by role and office, never a login name or a raw field name (issue 22)
-    entries = audit.history(household.id, limit=size + 1, before=before, prefix="household." if own else None)
-    who_did = _actor_names(entries[:size], own)
-    changes = [_change(e, who_did) for e in entries[:size]]
-    if own:
-        changes = _for_household(changes, entries[:size])
+    # its words), each by role and office, never a login name or a raw field name (issue 22). Rows are read as
+    # the columns shown (no entities), their actors in one statement with the readers'.
+    entries = audit.history(household.id, limit=size + 1, before=before, prefix="household." if own else None,
+                            columns=_CHANGE_COLUMNS)
+    page = entries[:size]
     older = entries[size - 1].id if len(entries) > size else None
+    reads = [] if own else [e for e in audit.history(household.id, reads=True, limit=size, columns=_READ_COLUMNS)
+                            if e.action == "household.read"]
+    users = _users({e.actor_id for e in (*page, *reads) if e.actor_id})
+    who_did = _actor_names(page, own, users)
+    changes = [_change(e, who_did) for e in page]
+    if own:
+        changes = _for_household(changes, page, users)
     if own:  # who looked at my file (SPEC §1): office, role, business and purpose, time — no staff names
         from ..audit.reads import staff_reads
         views = staff_reads(household.id)
     else:
-        reads = [e for e in audit.history(household.id, reads=True, limit=size) if e.action == "household.read"]
-        readers = _actor_names(reads, own=False)
+        readers = _actor_names(reads, False, users)
         views = [{"dt": e.dt, "actor_label": readers[e.id]} for e in reads]
     return render_template("archives/show.html", household=household, own=own, changes=changes, views=views,
                            older=older, before=before, full_id=gate.can("archive.read_id_number") and not own,
                            **panels)
+
+
+_CHANGE_COLUMNS = (AuditEntry.id, AuditEntry.dt, AuditEntry.actor_id, AuditEntry.actor_label, AuditEntry.action,
+                   AuditEntry.before, AuditEntry.after)
+_READ_COLUMNS = (AuditEntry.id, AuditEntry.dt, AuditEntry.actor_id, AuditEntry.actor_label, AuditEntry.action)
+
+
+def _users(ids: set) -> dict:
+    """The staff (and household) accounts named by `ids`, by id: one statement, none when there are none."""
+    from ..accounts.models import User
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))} if ids else {}
 
 
 # ---- change history: before/after, field by field ----------------------------------------------------------
@@ -204,19 +223,18 @@ HISTORY_LABELS = {
 OTHER_LABEL = _l("Other detail")  # a key no label names yet: never shown raw (issue 18)
 
 
-def _actor_names(entries, own: bool) -> dict:
+def _actor_names(entries, own: bool, users: dict) -> dict:
     """Who made each change as a reader knows them: staff by name for staff; for the household itself the
-    office and role only (SPEC §1: never a staff member's name); the system as such."""
+    office and role only (SPEC §1: never a staff member's name); the system as such. `users`: the accounts
+    named, by id (`_users`)."""
     from ..accounts import regions
-    from ..accounts.models import User
     from ..web import role_labels
-    ids = {e.actor_id for e in entries if e.actor_id}
-    users = {u.id: u for u in db.session.query(User).filter(User.id.in_(ids))} if ids else {}
     names = {}
+    system, staff = _("System"), _("Staff")
     for e in entries:
         u = users.get(e.actor_id)
         if u is None:
-            names[e.id] = _("System") if e.actor_label == "system" else _("Staff")
+            names[e.id] = system if e.actor_label == "system" else staff
         elif own:
             region = regions.get(u.region_code)
             names[e.id] = f"{region.name if region else ''} {role_labels().get(u.role, '')}".strip()
@@ -274,17 +292,13 @@ def _member_changes(before: list, after: list) -> list[dict]:
     return rows
 
 
-def _for_household(changes: list[dict], entries) -> list[dict]:
+def _for_household(changes: list[dict], entries, users: dict) -> list[dict]:
     """The change history as a household reads it: who by role and office ("you", "the system"), and only the
-    fields that have a name in words."""
-    import sqlalchemy as sa
-
+    fields that have a name in words. `users`: the accounts named, by id (`_users`)."""
     from ..accounts import regions
-    from ..accounts.models import Role, User
+    from ..accounts.models import Role
     from ..audit.reads import ROLE_LABELS
     who = gate.user()
-    ids = {e.actor_id for e in entries if e.actor_id is not None}
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))} if ids else {}
     named = {str(v) for v in (*FIELD_LABELS.values(), *HISTORY_LABELS.values())} | {
         _("Member added"), _("Member changed"), _("Member removed")}
     out = []

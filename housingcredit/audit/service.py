@@ -392,15 +392,20 @@ def verify(batch: int = 5000, progress: Callable[[int], None] | None = None) -> 
 
 
 def history(household_id: int, *, reads: bool = False, limit: int = 200, before: int | None = None,
-            prefix: str | None = None) -> list[AuditEntry]:
+            prefix: str | None = None, columns: tuple | None = None) -> list:
     """The household's trail, newest first: its changes, or (reads=True) the staff reads of its data — kept
     apart so that frequent reads never crowd the changes out of the page. `before` (an entry id) asks for the
     next page: keyset on (household_id, id), so every page costs the same however deep. `prefix` keeps only the
-    actions starting with it (the household's own page: "household." — the archive's own changes)."""
+    actions starting with it (the household's own page: "household." — the archive's own changes). With
+    `columns` (AuditEntry's columns) the rows are plain tuples of those (a page that only shows them builds no
+    entities); otherwise AuditEntry entities."""
     reading = read_clause()  # a check reads
     where = [AuditEntry.household_id == household_id, reading if reads else ~reading]
     if prefix:
         where.append(AuditEntry.action.like(prefix + "%"))
     if before is not None:
         where.append(AuditEntry.id < before)
+    if columns:
+        return db.session.execute(sa.select(*columns).where(*where).order_by(AuditEntry.id.desc())
+                                  .limit(limit)).all()
     return db.session.scalars(sa.select(AuditEntry).where(*where).order_by(AuditEntry.id.desc()).limit(limit)).all()

@@ -41,12 +41,14 @@ FULL, LIMITED = "full", "limited"
 # ---- facts from the database ---------------------------------------------------------------------------------
 
 def measures_of(household_id: int, today: date | None = None, *, has_records: bool = True,
-                has_procedures: bool = True, has_objections: bool = True) -> MeasuresResult:
+                has_procedures: bool = True, has_objections: bool = True, records=None) -> MeasuresResult:
     """The engine's answer for the household on `today`: a SELECT for the records, one for the procedures with
     their steps and grounds, and the objections' — each left out when the caller already knows the household has
-    none (the check asks in its first SELECT)."""
+    none (the check asks in its first SELECT), the records' also when the caller has just read them
+    (`records`: `scoring.facts_for`'s list for the household)."""
     today = today or _today()
-    records = scoring.facts_for([household_id])[household_id] if has_records else []
+    if records is None:
+        records = scoring.facts_for([household_id])[household_id] if has_records else []
     objections = common.objection_facts(household_id) if has_objections else ()
     facts = procedure_facts(household_id, objections) if has_procedures else ProcedureFacts(objections=objections)
     return measures_on(records, _rules(), today, facts)

@@ -128,26 +128,26 @@ def _cursor_values(cursor: str, dated: bool):
         raise InvalidInput(_l("Not a valid cursor."), field="after") from None
 
 
-def _section(ids, order, cursor: str | None, size: int) -> tuple[sa.Subquery, int]:
-    """One section of the due page: `ids` selects the ids of its rows (its filters only, no names joined). Gives
-    its total, and the ids of the page after the keyset `cursor` (the last row shown; `order` is the section's
-    order, ascending, ending in the id) — one more than a page, to tell whether rows follow — as a subquery the
-    details are joined to."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()))
+def _page_ids(ids, order, cursor: str | None, size: int) -> sa.Subquery:
+    """The ids of one due-page section's page after the keyset `cursor` (the last row shown; `order` is the
+    section's order, ascending, ending in the id) — one more than a page, to tell whether rows follow — as a
+    subquery the details are joined to. `ids` selects the section's rows (its filters only, no names joined)."""
     if cursor:
         values = _cursor_values(cursor, len(order) == 2)
         ids = ids.where(sa.tuple_(*order) > sa.tuple_(*values) if len(order) == 2 else order[0] > values[0])
-    return ids.order_by(*order).limit(size + 1).subquery(), total
+    return ids.order_by(*order).limit(size + 1).subquery()
 
 
-def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
+def due(who: User, today: date | None = None, args: dict | None = None, appeals: bool = True) -> dict:
     """What is due in the user's region: overdue orders (most overdue first), orders due today, procedure windows
     ending today, watch periods ending in the next 7 days — every section with its total and paged on its own by a
     keyset cursor (`args`: "<section>=<cursor of the last row shown>"; `sections[name].next` is the following
-    page's), so nothing is cut off unsaid — and the daily jobs that missed a day (`job_warnings`).
+    page's), so nothing is cut off unsaid — the daily jobs that missed a day (`job_warnings`), and (unless
+    `appeals` is false: the API does not give them) the open objections and repair applications.
 
     Each section counts and pages over its own table (indexes on deadline, window end, period end), then joins
-    archive numbers to the page's rows only."""
+    archive numbers to the page's rows only. The four totals are one statement; each page one more; rows are
+    read as plain columns (no entities to build for a page that only shows them)."""
     from .. import jobs
     gate.require("lists.read", who)
     q = load(DueQuery(), args or {})
@@ -155,64 +155,75 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     size = current_app.config.get("PAGE_SIZE", 50)
     out: dict = {"as_of": today, "page_size": size, "sections": {}, "job_warnings": jobs.job_warnings(today)}
 
-    def section(name, model, ids, order, details, key):
-        chosen, total = _section(ids, order, q[name], size)
-        rows = db.session.execute(details.join(chosen, chosen.c.id == model.id)
-                                  .join(Household, Household.id == model.household_id).order_by(*order)).all()
-        out["sections"][name] = {"total": total, "after": q[name],
-                                 "next": key(rows[size - 1][0]) if len(rows) > size else None}
-        return rows[:size]
-
-    def by_id(row):
-        return str(row.id)
-
-    def by_deadline(order):
-        return f"{order.deadline.isoformat()}_{order.id}"
-
-    def by_until(entry):
-        return f"{entry.until_date.isoformat()}_{entry.id}"
-
     def with_procedure(stmt):  # the procedure an order opened, or the one it is attached to as a ground (SPEC §7)
         return (stmt.outerjoin(Procedure, Procedure.order_id == RectificationOrder.id)
                 .outerjoin(ProcedureGround, ProcedureGround.order_id == RectificationOrder.id))
 
+    # open: not complied with, and no procedure opened by it or holding it as a ground — or one for less than
+    # 7 days. Each asked per order by a scalar subquery (the unique index on order_id; at most one row, NULL when
+    # none) for just the rows the deadline's index gives: an outer join, or EXISTS, with every procedure made the
+    # planner read and hash all of them to count a few hundred orders.
+    recent = today - timedelta(days=7)
+    opened = (sa.select(Procedure.opened_date).where(Procedure.order_id == RectificationOrder.id)
+              .scalar_subquery())
+    attached = (sa.select(ProcedureGround.attached_date).where(ProcedureGround.order_id == RectificationOrder.id)
+                .scalar_subquery())
     open_order = sa.and_(~sa.exists().where(OrderCompliance.order_id == RectificationOrder.id),
-                         sa.or_(sa.and_(Procedure.id.is_(None), ProcedureGround.id.is_(None)),
-                                Procedure.opened_date >= today - timedelta(days=7),
-                                ProcedureGround.attached_date >= today - timedelta(days=7)),
+                         sa.or_(sa.and_(opened.is_(None), attached.is_(None)), opened >= recent, attached >= recent),
                          *_scope(RectificationOrder.region_code, who))
-    order_ids = with_procedure(sa.select(RectificationOrder.id)).where(open_order)
-    order_details = with_procedure(sa.select(RectificationOrder, Household.archive_no,
-                                             sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id)))
-    overdue = section("overdue_orders", RectificationOrder, order_ids.where(RectificationOrder.deadline < today),
-                      (RectificationOrder.deadline, RectificationOrder.id), order_details, by_deadline)
-    due_today = section("orders_due_today", RectificationOrder,
-                        order_ids.where(RectificationOrder.deadline == today), (RectificationOrder.id,),
-                        order_details, by_id)
-    procs = section("procedures", Procedure,
-                    sa.select(Procedure.id).where(Procedure.window_end == today, Procedure.state != ENDED,
-                                                  *_scope(Procedure.region_code, who)),
-                    (Procedure.id,), sa.select(Procedure, Household.archive_no), by_id)
-    watch = section("watch_ending", WatchEntry,
-                    sa.select(WatchEntry.id).where(WatchEntry.end_date.is_(None),
-                                                   WatchEntry.until_date.between(today, today + timedelta(days=7)),
-                                                   *_scope(WatchEntry.region_code, who)),
-                    (WatchEntry.until_date, WatchEntry.id), sa.select(WatchEntry, Household.archive_no), by_until)
+    order_ids = sa.select(RectificationOrder.id).where(open_order)
+    order_cols = with_procedure(sa.select(
+        RectificationOrder.id, RectificationOrder.household_id, Household.archive_no, RectificationOrder.deadline,
+        RectificationOrder.ground, sa.func.coalesce(Procedure.id, ProcedureGround.procedure_id).label("pid")))
+    sections = {  # name: (table, ids of its rows, order, columns shown, cursor of a row)
+        "overdue_orders": (RectificationOrder, order_ids.where(RectificationOrder.deadline < today),
+                           (RectificationOrder.deadline, RectificationOrder.id), order_cols,
+                           lambda r: f"{r.deadline.isoformat()}_{r.id}"),
+        "orders_due_today": (RectificationOrder, order_ids.where(RectificationOrder.deadline == today),
+                             (RectificationOrder.id,), order_cols, lambda r: str(r.id)),
+        "procedures": (Procedure, sa.select(Procedure.id).where(Procedure.window_end == today,
+                                                                Procedure.state != ENDED,
+                                                                *_scope(Procedure.region_code, who)),
+                       (Procedure.id,), sa.select(Procedure.id, Procedure.household_id, Household.archive_no,
+                                                  Procedure.state, Procedure.window_end, Procedure.next_date),
+                       lambda r: str(r.id)),
+        "watch_ending": (WatchEntry, sa.select(WatchEntry.id).where(
+                             WatchEntry.end_date.is_(None),
+                             WatchEntry.until_date.between(today, today + timedelta(days=7)),
+                             *_scope(WatchEntry.region_code, who)),
+                         (WatchEntry.until_date, WatchEntry.id),
+                         sa.select(WatchEntry.id, WatchEntry.household_id, Household.archive_no,
+                                   WatchEntry.start_date, WatchEntry.until_date),
+                         lambda r: f"{r.until_date.isoformat()}_{r.id}"),
+    }
+    totals = db.session.execute(sa.select(*(
+        sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()).scalar_subquery().label(name)
+        for name, (_m, ids, _o, _c, _k) in sections.items()))).one()._mapping
+    pages = {}
+    for name, (model, ids, order, columns, key) in sections.items():
+        chosen = _page_ids(ids, order, q[name], size)
+        rows = db.session.execute(columns.join(chosen, chosen.c.id == model.id)
+                                  .join(Household, Household.id == model.household_id).order_by(*order)).all()
+        out["sections"][name] = {"total": totals[name], "after": q[name],
+                                 "next": key(rows[size - 1]) if len(rows) > size else None}
+        pages[name] = rows[:size]
     out.update({
-        "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": a, "state": p.state,
+        "procedures": [{"id": p.id, "household_id": p.household_id, "archive_no": p.archive_no, "state": p.state,
                         "state_label": str(STEP_LABELS[p.state]), "window_end": p.window_end.isoformat(),
-                        "next_date": p.next_date.isoformat() if p.next_date else None} for p, a in procs],
-        "overdue_orders": [{"id": o.id, "household_id": o.household_id, "archive_no": a,
-                            "deadline": o.deadline.isoformat(), "ground": o.ground, "procedure_id": pid}
-                           for o, a, pid in overdue],
-        "orders_due_today": [{"id": o.id, "household_id": o.household_id, "archive_no": a,
-                              "deadline": o.deadline.isoformat(), "ground": o.ground, "procedure_id": pid}
-                             for o, a, pid in due_today],
-        "watch_ending": [{"id": e.id, "household_id": e.household_id, "archive_no": a,
+                        "next_date": p.next_date.isoformat() if p.next_date else None}
+                       for p in pages["procedures"]],
+        "overdue_orders": [{"id": o.id, "household_id": o.household_id, "archive_no": o.archive_no,
+                            "deadline": o.deadline.isoformat(), "ground": o.ground, "procedure_id": o.pid}
+                           for o in pages["overdue_orders"]],
+        "orders_due_today": [{"id": o.id, "household_id": o.household_id, "archive_no": o.archive_no,
+                              "deadline": o.deadline.isoformat(), "ground": o.ground, "procedure_id": o.pid}
+                             for o in pages["orders_due_today"]],
+        "watch_ending": [{"id": e.id, "household_id": e.household_id, "archive_no": e.archive_no,
                           "start_date": e.start_date.isoformat(), "until_date": e.until_date.isoformat()}
-                         for e, a in watch],
-        "appeals": _open_appeals(who, today),
+                         for e in pages["watch_ending"]],
     })
+    if appeals:
+        out["appeals"] = _open_appeals(who, today)
     return out
 
 
@@ -228,14 +239,17 @@ def _open_appeals(who: User, today: date) -> list[dict]:
                  overdue=bool(r["due_date"] and r["due_date"] < today)) for r in rows]
 
 
-def panel(household: Household, who: User) -> dict:
+def panel(household: Household, who: User, records=None) -> dict:
     """What the archive page shows of the lists: status, watch history, orders, procedures (read-only); a staff
-    read is logged as "lists.read" (the page's one entry: its orders and procedures add none)."""
+    read is logged as "lists.read" (the page's one entry: its orders and procedures add none). `records`: the
+    household's record facts when the page has read them already (`scoring.facts_for`)."""
+    from .check import measures_of
     gate.log_read("lists.read", _readable(household.id, who), who)
     today = _today()
     entries = db.session.scalars(sa.select(WatchEntry).where(WatchEntry.household_id == household.id)
                                  .order_by(WatchEntry.start_date.desc())).all()
-    return {"status": status(household, today), "today": today, "watch_entries": entries,
+    return {"status": status(household, today, measures_of(household.id, today, records=records)),
+            "today": today, "watch_entries": entries,
             "orders": orders_for(household.id, who),
             "procedures": [procedure_view(p) for p in procedures_for(household.id, who)],
             "grounds": grounds(), "routes": MANUAL_ROUTES, "route_labels": ROUTE_LABELS,

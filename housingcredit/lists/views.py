@@ -19,13 +19,14 @@ from .forms import ComplianceForm, CreditCheckForm, OrderForm, ProcedureForm, St
 bp = Blueprint("lists", __name__)
 
 
-def lists_panel(household) -> dict | None:
+def lists_panel(household, records=None) -> dict | None:
     """What templates/lists/_lists_panel.html shows (context `lp`, and `lp.forms` when the user may write):
-    prepared by the view that includes the panel (templates only render)."""
+    prepared by the view that includes the panel (templates only render). `records`: the household's record
+    facts when the page has read them already (the credit panel's)."""
     if not current_user or not current_user.is_authenticated:
         return None
     try:
-        data = service.panel(household, current_user._get_current_object())
+        data = service.panel(household, current_user._get_current_object(), records)
     except DomainError:
         return None
     if data.get("can_write"):

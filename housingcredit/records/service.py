@@ -70,13 +70,15 @@ def get_record(record_id: int, who: User) -> Record:
     return r
 
 
-def records_for_household(household_id: int, who: User) -> list[Record]:
-    """The household's records, newest first; a staff read is logged as "records.read" (one per request)."""
+def records_for_household(household_id: int, who: User, evidence: bool = True) -> list[Record]:
+    """The household's records, newest first, with their determination, revocation, repair and (unless
+    `evidence` is false: a page that lists none) evidence; a staff read is logged as "records.read" (one per
+    request)."""
     h = gate.read_household(db.session.get(Household, household_id), "credit.read", who, "records.read")
+    options = [selectinload(Record.determination), selectinload(Record.revocation), selectinload(Record.repair)]
     return db.session.scalars(
         sa.select(Record).where(Record.household_id == h.id).order_by(Record.id.desc())
-        .options(selectinload(Record.determination), selectinload(Record.revocation),
-                 selectinload(Record.repair), selectinload(Record.evidence))).all()
+        .options(*options, *([selectinload(Record.evidence)] if evidence else []))).all()
 
 
 def household_record_states(household_id: int, who: User, today: date | None = None) -> list[dict]:
@@ -128,26 +130,23 @@ def later_changes(household_id: int, as_of: date) -> dict[int, list[dict]]:
     "repaired", "on": date, "reason": code or None}]}, oldest first. The caller has passed the gate."""
     from ..appeals.models import CorrectionDecision, CorrectionProposal
     out: dict[int, list[dict]] = {}
-    rows = db.session.execute(
-        sa.select(Revocation.record_id, Revocation.revoked_date, Revocation.reason)
-        .join(Record, Record.id == Revocation.record_id)
-        .where(Record.household_id == household_id, Revocation.revoked_date > as_of)).all()
-    for rid, on, reason in rows:
-        out.setdefault(rid, []).append({"kind": "revoked", "on": on, "reason": reason})
-    rows = db.session.execute(
-        sa.select(CorrectionProposal.record_id, CorrectionDecision.decided_date, CorrectionProposal.reason)
-        .join(CorrectionDecision, CorrectionDecision.proposal_id == CorrectionProposal.id)
-        .join(Record, Record.id == CorrectionProposal.record_id)
-        .where(Record.household_id == household_id, CorrectionDecision.decision == Decision.confirmed.value,
-               CorrectionDecision.decided_date > as_of)).all()
-    for rid, on, reason in rows:
-        out.setdefault(rid, []).append({"kind": "corrected", "on": on, "reason": reason})
-    rows = db.session.execute(
-        sa.select(RecordRepair.record_id, RecordRepair.repaired_date)
-        .join(Record, Record.id == RecordRepair.record_id)
-        .where(Record.household_id == household_id, RecordRepair.repaired_date > as_of)).all()
-    for rid, on in rows:
-        out.setdefault(rid, []).append({"kind": "repaired", "on": on, "reason": None})
+    revoked = (sa.select(sa.literal("revoked").label("kind"), Revocation.record_id,
+                         Revocation.revoked_date.label("on"), Revocation.reason)
+               .join(Record, Record.id == Revocation.record_id)
+               .where(Record.household_id == household_id, Revocation.revoked_date > as_of))
+    corrected = (sa.select(sa.literal("corrected"), CorrectionProposal.record_id, CorrectionDecision.decided_date,
+                           CorrectionProposal.reason)
+                 .join(CorrectionDecision, CorrectionDecision.proposal_id == CorrectionProposal.id)
+                 .join(Record, Record.id == CorrectionProposal.record_id)
+                 .where(Record.household_id == household_id,
+                        CorrectionDecision.decision == Decision.confirmed.value,
+                        CorrectionDecision.decided_date > as_of))
+    repaired = (sa.select(sa.literal("repaired"), RecordRepair.record_id, RecordRepair.repaired_date,
+                          sa.null())
+                .join(Record, Record.id == RecordRepair.record_id)
+                .where(Record.household_id == household_id, RecordRepair.repaired_date > as_of))
+    for kind, rid, on, reason in db.session.execute(sa.union_all(revoked, corrected, repaired)):  # one statement
+        out.setdefault(rid, []).append({"kind": kind, "on": on, "reason": reason})
     for changes in out.values():
         changes.sort(key=lambda c: (c["on"], c["kind"]))
     return out

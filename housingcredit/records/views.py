@@ -375,12 +375,8 @@ def history_chart(points, rules_version, width: int = 640, height: int = 180) ->
 def _commit_keeping_loaded() -> None:
     """Commit without expiring what was loaded: the panel renders the records it just read, and an expiring
     commit would have each record (and its determination, revocation, repair, evidence) reloaded one by one."""
-    session = db.session()
-    keep, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
+    from ..extensions import commit_keeping_loaded
+    commit_keeping_loaded()
 
 
 def credit_panel(household, as_of=None) -> dict:
@@ -396,13 +392,15 @@ def credit_panel(household, as_of=None) -> dict:
             wanted = date.fromisoformat(str(raw))
         except ValueError:
             error = _("Not a valid date.")
+    gate.check_household(household, "credit.read", who)
+    facts = scoring.facts_for([household.id])[household.id]  # read once: the answer, the history chart
     try:
-        result = scoring.credit_for(household, wanted, who=who)
+        result = scoring.credit_for(household, wanted, who=who, facts=facts)
     except InvalidInput as err:
         error, wanted = str(err.message), None
-        result = scoring.credit_for(household, None, who=who)
-    records = service.records_for_household(household.id, who)
-    points = scoring.credit_history(household, end=result.as_of, who=who)
+        result = scoring.credit_for(household, None, who=who, facts=facts)
+    records = service.records_for_household(household.id, who, evidence=False)  # the panel lists no evidence
+    points = scoring.credit_history(household, end=result.as_of, who=who, facts=facts)
     _commit_keeping_loaded()  # the staff read of the credit data is logged (SPEC §11)
     version = service.version_today()
     return {"result": result, "as_of": result.as_of, "asked": raw or "", "error": error,
@@ -412,4 +410,4 @@ def credit_panel(household, as_of=None) -> dict:
             "marks": service.later_changes(household.id, result.as_of),
             "chart": history_chart(points, version), "can_record": gate.can("record.create", who)
             and who.role != Role.household, "tier_label": tier_label, "title_of": title_of,
-            "behaviour": _behaviour}
+            "behaviour": _behaviour, "facts": facts}

@@ -102,15 +102,17 @@ def _check_as_of(as_of: date | None, field: str = "as_of") -> date:
     return check_date_in_rules(as_of, field)
 
 
-def credit_for(household, as_of: date | None = None, *, who: "gate.Actor") -> CreditResult:
-    """The household's score, tier and explanation on `as_of` (default today), from facts.
+def credit_for(household, as_of: date | None = None, *, who: "gate.Actor",
+               facts: list[RecordFact] | None = None) -> CreditResult:
+    """The household's score, tier and explanation on `as_of` (default today), from facts (`facts`: the
+    household's, when the caller has just read them with `facts_for` for other answers too).
 
     The gate is applied for `who` (a user, or gate.SYSTEM); a staff read is logged as "credit.read" (SPEC §1, §11).
     """
     h = _household(household)
     gate.check_household(h, "credit.read", who)
     as_of = _check_as_of(as_of)
-    result = compute_credit(facts_for([h.id])[h.id], rules_book(), as_of)
+    result = compute_credit(facts_for([h.id])[h.id] if facts is None else facts, rules_book(), as_of)
     gate.log_read("credit.read", h, who)
     return result
 
@@ -133,9 +135,9 @@ def change_dates(facts: Iterable[RecordFact], rules: RuleBook) -> set[date]:
 
 
 def credit_history(household, start: date | None = None, end: date | None = None,
-                   *, who: "gate.Actor") -> list[tuple[date, int, str]]:
+                   *, who: "gate.Actor", facts: list[RecordFact] | None = None) -> list[tuple[date, int, str]]:
     """(date, score, tier) at `start`, at every change date in between, and at `end` — for the history chart;
-    gated for `who`, a staff read logged as "credit.read"."""
+    gated for `who`, a staff read logged as "credit.read". `facts`: as for `credit_for`."""
     h = _household(household)
     gate.check_household(h, "credit.read", who)
     end = _check_as_of(end, "to")
@@ -147,7 +149,7 @@ def credit_history(household, start: date | None = None, end: date | None = None
     if start > end:
         raise InvalidInput(_l("The start date must not be after the end date."), field="from")
     rules = rules_book()
-    facts = facts_for([h.id])[h.id]
+    facts = facts_for([h.id])[h.id] if facts is None else facts
     days = sorted({start, end} | {d for d in change_dates(facts, rules) if start <= d <= end})
     points = []
     for d in days:

@@ -48,13 +48,23 @@ class JobStatus:
 
 
 def status(jobs: list[str], today: date | None = None) -> list[JobStatus]:
-    """Each job's newest run and newest successful run, with the warning they give on `today`."""
+    """Each job's newest run and newest successful run, with the warning they give on `today`.
+
+    One statement for all the jobs: for each, the id of its newest run and of its newest successful run (each by
+    the index on job, ok, legal date), then those rows; the newest of each kind is picked among them."""
     today = today or get_clock().today()
+    picks = []
+    for job in jobs:
+        picks.append(sa.select(JobRun.id).where(JobRun.job == job).order_by(JobRun.id.desc()).limit(1).subquery())
+        picks.append(sa.select(JobRun.id).where(JobRun.job == job, JobRun.ok.is_(True))
+                     .order_by(JobRun.legal_date.desc(), JobRun.id.desc()).limit(1).subquery())
+    rows = db.session.scalars(sa.select(JobRun).where(JobRun.id.in_(
+        sa.union_all(*(sa.select(p.c.id) for p in picks))))).all() if picks else []
     out = []
     for job in jobs:
-        last = db.session.scalar(sa.select(JobRun).where(JobRun.job == job).order_by(JobRun.id.desc()).limit(1))
-        last_ok = db.session.scalar(sa.select(JobRun).where(JobRun.job == job, JobRun.ok.is_(True))
-                                    .order_by(JobRun.legal_date.desc(), JobRun.id.desc()).limit(1))
+        mine = [r for r in rows if r.job == job]
+        last = max(mine, key=lambda r: r.id, default=None)
+        last_ok = max((r for r in mine if r.ok), key=lambda r: (r.legal_date, r.id), default=None)
         if last_ok is None:
             warning = "never"
         elif last_ok.legal_date < today - timedelta(days=1):

@@ -329,3 +329,18 @@ def test_design_7_odd_input_is_never_a_500(client, caseworker):
                                                      address="幸福路\x008号"))
     assert resp.status_code == 422  # refused naming the fields, as the API does (hardening issue), not stripped
     assert archives.search("王建国", caseworker) == []
+
+
+def test_archive_page_times_read_as_datetimeformat_gives_them(app):
+    """The archive page writes its hundred history times with the cheap `minute` filter: for naive (UTC) and
+    aware moments, in the user's time zone, it gives what `datetimeformat('yyyy-MM-dd HH:mm')` gives."""
+    from datetime import datetime, timedelta, timezone
+
+    from flask import render_template_string
+    moments = [datetime(2026, 6, 14, 16, 30), datetime(2026, 6, 14, 16, 30, tzinfo=timezone.utc),
+               datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))), datetime(1999, 1, 1, 0, 0)]
+    with app.test_request_context("/"):
+        for m in moments:
+            cheap = render_template_string("{{ m|minute }}", m=m)
+            assert cheap == render_template_string("{{ m|datetimeformat('yyyy-MM-dd HH:mm') }}", m=m), m
+        assert render_template_string("{{ m|minute }}", m=moments[0]) == "2026-06-15 00:30"  # Asia/Shanghai

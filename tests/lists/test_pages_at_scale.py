@@ -284,6 +284,31 @@ def test_list_pages_statements_do_not_grow_with_rows(app, clock, client, login_a
     assert large == small  # the same statements whatever the number of rows
 
 
+def test_job_warnings_read_every_jobs_newest_runs_in_one_statement(app, clock):
+    """The due page's warnings about the daily jobs cost one statement however many jobs and runs there are:
+    each job's newest run (whatever its outcome) and newest successful run (by legal date) are what they were."""
+    from datetime import UTC, datetime
+    from housingcredit.stats import service as runs
+    from housingcredit.stats.models import JobRun
+    started = datetime(2026, 6, 15, 0, 5, tzinfo=UTC)
+    for job, legal, ok, failed in (("credit_expiry", date(2026, 6, 14), True, 0),
+                                   ("credit_expiry", date(2026, 6, 15), False, 2),  # the newest failed
+                                   ("watch_expiry", date(2026, 6, 14), True, 0),
+                                   ("watch_expiry", date(2026, 6, 12), True, 0),  # rerun of an older day, later
+                                   ("overdue_orders", date(2026, 6, 12), True, 0)):
+        db.session.add(JobRun(job=job, legal_date=legal, started_dt=started, ok=ok, failed=failed))
+    db.session.commit()
+    names = ["credit_expiry", "watch_expiry", "overdue_orders", "listing_expiry"]
+    with statements() as seen:
+        got = runs.status(names, TODAY)
+    assert len(seen) == 1
+    assert [(s.job, s.warning) for s in got] == [("credit_expiry", "failures"), ("watch_expiry", None),
+                                                 ("overdue_orders", "missed"), ("listing_expiry", "never")]
+    assert (got[0].last.legal_date, got[0].last_ok.legal_date) == (date(2026, 6, 15), date(2026, 6, 14))
+    assert (got[1].last.legal_date, got[1].last_ok.legal_date) == (date(2026, 6, 12), date(2026, 6, 14))
+    assert got[3].last is None and got[3].last_ok is None
+
+
 def test_archive_search_pages_by_keyset_to_the_last_archive(app, client, api_client, login_as):
     app.config["PAGE_SIZE"] = 2
     caseworker = factories.make_user("caseworker", "420100")
