@@ -134,6 +134,30 @@ def scalar(sql: str, **params):
     return value
 
 
+def load(app, clock, n: int, rng: random.Random, echo=print) -> None:
+    """Empty and migrate the database, then load everything the pages read (inside an app context): bench_lists'
+    households, records, lists and orders; the credit cache as yesterday's nightly run left it; `load_more`; a
+    supervisor of the province (bench-supervisor) beside bench_lists' Wuhan caseworker (bench-caseworker); ANALYZE."""
+    from housingcredit.demo import analyze
+    from housingcredit.extensions import db
+    from housingcredit.scoring import service as scoring
+    from tests import factories
+    reset_schema(db, quiet=True)
+    echo(f"loading {n} households (COPY)…")
+    started = time.perf_counter()
+    data = load_lists(app, n, rng, echo)
+    t = time.perf_counter()
+    clock.set(TODAY - timedelta(days=1))  # the credit cache as yesterday's nightly run left it
+    scoring.rebuild_all(echo=lambda m: None)
+    clock.set(TODAY)
+    echo(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
+    load_more(n, rng, data["caseworker"].id, echo)
+    factories.make_user("supervisor", "420000", username="bench-supervisor")
+    db.session.commit()
+    analyze()
+    echo(f"load + ANALYZE: {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=1_100_000)
@@ -147,7 +171,6 @@ def main() -> None:
     from housingcredit.accounts import service as accounts
     from housingcredit.accounts.models import User
     from housingcredit.clock import FixedClock
-    from housingcredit.demo import analyze
     from housingcredit.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
@@ -157,22 +180,7 @@ def main() -> None:
     n = args.households
     with app.app_context():
         if not args.skip_load:
-            reset_schema(db, quiet=True)
-            print(f"loading {n} households (COPY)…")
-            started = time.perf_counter()
-            data = load_lists(app, n, rng, print)
-            from housingcredit.scoring import service as scoring
-            t = time.perf_counter()
-            clock.set(TODAY - timedelta(days=1))  # the credit cache as yesterday's nightly run left it
-            scoring.rebuild_all(echo=lambda m: None)
-            clock.set(TODAY)
-            print(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
-            load_more(n, rng, data["caseworker"].id, print)
-            from tests import factories
-            factories.make_user("supervisor", "420000", username="bench-supervisor")
-            db.session.commit()
-            analyze()
-            print(f"load + ANALYZE: {time.perf_counter() - started:.1f} s")
+            load(app, clock, n, rng)
         long_id = 1
         cw = db.session.scalar(sa.select(User).where(User.username == "bench-caseworker"))
         sup = db.session.scalar(sa.select(User).where(User.username == "bench-supervisor"))
