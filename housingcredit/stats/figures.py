@@ -147,12 +147,13 @@ def _households(in_scope, group) -> dict:
 
 
 def _behaviours(in_scope, start, end, months) -> dict:
-    from ..records.models import Decision, Determination, Record, Revocation
+    """Confirmed, unrevoked records by code and formed day: the records' stored state (`confirmed_unrevoked`,
+    written with the determination and the revocation, checked by `flask credit verify`), read from its partial
+    index (region, formed date, code) alone."""
+    from ..records.models import Record
     rows = db.session.execute(
         sa.select(Record.code, Record.formed_date, sa.func.count())
-        .join(Determination, Determination.record_id == Record.id)
-        .where(Determination.decision == Decision.confirmed, Record.formed_date.between(start, end),
-               ~sa.exists().where(Revocation.record_id == Record.id), *in_scope(Record.region_code))
+        .where(Record.confirmed_unrevoked, *in_scope(Record.region_code), Record.formed_date.between(start, end))
         .group_by(Record.code, Record.formed_date)).all()
     counts: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for code, day, n in rows:

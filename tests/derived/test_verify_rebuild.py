@@ -107,6 +107,26 @@ def test_credit_verify_reports_drift_in_the_cached_region_and_rebuild_restores_i
     assert _verify(runner)[0] == 0
 
 
+def test_credit_verify_reports_drift_in_the_records_confirmed_state_and_rebuild_restores_it(history, runner):
+    """A record's stored `confirmed_unrevoked` (the statistics count by it) must be what its determination and
+    revocation say: a record marked otherwise is a difference, and a rebuild writes it back."""
+    from housingcredit.records.models import Record
+    h1, h2, _h3 = history
+    record = db.session.scalar(sa.select(Record).where(Record.household_id == h2))
+    assert record.confirmed_unrevoked is True
+    record.confirmed_unrevoked = False
+    code, output = _verify(runner)
+    assert code == 1
+    assert (f"records: household {h2}, record {record.id}: confirmed_unrevoked stored False, expected True"
+            in output)
+    result = runner.invoke(args=["credit", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "records: 1 confirmed state(s) corrected" in result.output
+    db.session.expire_all()
+    assert db.session.get(Record, record.id).confirmed_unrevoked is True
+    assert _verify(runner)[0] == 0
+
+
 def factories_now():
     from housingcredit.clock import get_clock
     return get_clock().now_utc()

@@ -1,9 +1,11 @@
-"""Issue 18 statistics, "households by tier and region" (DESIGN rule 2: figures from the same derived state as
-every other page): the count reads the credit cache, whose `region_code` is kept beside the tier — written with
-the tier, following a household's move at once, checked by `flask credit verify`. For a small dataset the page's
-figures equal a direct count (every household's tier asked of the engine from its facts) in both scopes, the
+"""Issue 18 statistics, "households by tier and region" and "behaviours by code and month" (DESIGN rule 2:
+figures from the same derived state as every other page): the households count reads the credit cache, whose
+`region_code` is kept beside the tier — written with the tier, following a household's move at once, checked by
+`flask credit verify`; the behaviours count reads the records' stored `confirmed_unrevoked`, written with the
+determination and the revocation. For a small dataset the page's figures equal a direct count (every household's
+tier asked of the engine from its facts; every record's determination and revocation joined) in both scopes, the
 province (by prefecture) and a caseworker's prefecture (by county), and a region filter inside it; the page's
-statements do not grow with the rows. No timing here (benchmarks/bench_pages.py measures it at 1.1M)."""
+statements do not grow with the rows. No timing here (benchmarks/bench_stats.py measures it at 1.1M)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -17,12 +19,14 @@ from housingcredit.archives import service as archives
 from housingcredit.archives.models import Household
 from housingcredit.clock import get_clock
 from housingcredit.extensions import db
+from housingcredit.records.models import Decision, Determination, Record, Revocation
 from housingcredit.scoring import service as scoring
 from housingcredit.scoring.engine import compute_credit
 from housingcredit.scoring.models import CreditState
 from housingcredit.stats import figures
 from tests import factories
 from tests.lists.helpers import Staff, confirm_on
+from tests.records.helpers import make_record, revoke
 
 from ..lists.test_pages_at_scale import statements
 
@@ -89,6 +93,43 @@ def test_statistics_households_by_tier_equal_a_direct_count_in_both_scopes(sprea
     assert yichang == _direct("420500", by_prefecture=False)
     one_county = _page(figures.figures({**RANGE, "region": "420103"}, supervisor))
     assert one_county == _direct("420103", by_prefecture=False) == {"江汉区": Counter({"good": 1, "mild": 1})}
+
+
+def _direct_behaviours(scope: str) -> dict[str, int]:
+    """Confirmed records without a revocation formed in the range, by code, from the facts themselves."""
+    out: Counter = Counter()
+    rows = db.session.execute(
+        sa.select(Record.code, Record.region_code, Record.formed_date, Determination.decision, Revocation.id)
+        .join(Determination, Determination.record_id == Record.id)
+        .outerjoin(Revocation, Revocation.record_id == Record.id)).all()
+    for code, region, formed, decision, revoked in rows:
+        if decision == Decision.confirmed and revoked is None and regions.covers(scope, region) \
+                and date(2026, 1, 1) <= formed <= TODAY:
+            out[code] += 1
+    return dict(out)
+
+
+def test_statistics_behaviours_equal_a_direct_count_of_confirmed_unrevoked_records(spread, clock):
+    wuhan = spread["staffs"]["420100"]
+    clean = spread["households"][2]
+    revoked = confirm_on(clock, wuhan, clean, "HB08", date(2026, 4, 20))
+    clock.set(TODAY)
+    revoke(revoked, factories.make_user("supervisor", "420000"), factories.make_user("supervisor", "420000"))
+    rejected = make_record(spread["households"][3], wuhan.caseworker, "HB08")
+    records_service_determine(rejected, wuhan.reviewer)
+    supervisor = factories.make_user("supervisor", "420000")
+    for who, scope, args in ((supervisor, "420000", RANGE), (wuhan.caseworker, "420100", RANGE),
+                             (spread["staffs"]["420500"].caseworker, "420500", RANGE),
+                             (supervisor, "420102", {**RANGE, "region": "420102"})):
+        table = next(t for t in figures.figures(args, who)["tables"] if t["key"] == "behaviours")
+        assert {r["cells"][0]: r["cells"][-1] for r in table["rows"]} == _direct_behaviours(scope), scope
+    assert _direct_behaviours("420100") == {"HB06": 1, "HB08": 2}  # the revoked and the rejected one left out
+
+
+def records_service_determine(record, reviewer):
+    from housingcredit.records import service
+    service.determine(record.id, "rejected", "HB 五", reviewer)
+    db.session.commit()
 
 
 def test_statistics_a_moved_household_counts_in_its_new_region_at_once(spread, runner):
