@@ -92,8 +92,8 @@ def load(app, n: int, rng: random.Random, echo) -> dict:
             watch.append((hid, hid, regions_of[hid - 1], determined, until, ended, "expired" if ended else None,
                           f"[{hid}]"))
     copy_rows(raw, "records", ("id", "household_id", "region_code", "code", "occurred_date", "formed_date", "source",
-                               "facts", "late", "pending", "recorded_by_id", "recorded_dt"),
-              ((rid, hid, reg, code, d, d, "management", "bench", False, False, worker_id, now)
+                               "facts", "late", "pending", "confirmed_unrevoked", "recorded_by_id", "recorded_dt"),
+              ((rid, hid, reg, code, d, d, "management", "bench", False, False, True, worker_id, now)
                for rid, hid, reg, code, d in records))
     copy_rows(raw, "determinations", ("id", "record_id", "decision", "legal_basis", "determination_date",
                                       "reviewer_id", "decided_dt"),

@@ -113,6 +113,28 @@ def login(client, username: str) -> None:
     assert resp.status_code == 302, (resp.status_code, resp.get_data(as_text=True)[:300])
 
 
+def load(app, clock, n: int, rng: random.Random, echo=print) -> dict:
+    """Everything the pages read (inside an app context; bench_stats.py loads the same): bench_lists' households,
+    records, lists and orders through `common.load_dataset`, then the credit cache as yesterday's nightly run left
+    it (the statistics read its tiers), `load_more`, a supervisor of the province (bench-supervisor) beside
+    bench_lists' Wuhan caseworker (bench-caseworker); ANALYZE at the end."""
+    from housingcredit.extensions import db
+
+    def more(data):
+        from housingcredit.scoring import service as scoring
+        from tests import factories
+        t = time.perf_counter()
+        clock.set(TODAY - timedelta(days=1))
+        scoring.rebuild_all(echo=lambda m: None)
+        clock.set(TODAY)
+        echo(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
+        load_more(n, rng, data["caseworker"].id, echo)
+        factories.make_user("supervisor", "420000", username="bench-supervisor")
+        db.session.commit()
+
+    return load_dataset(app, n, rng, echo, then=more)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=1_100_000)
@@ -137,23 +159,9 @@ def main() -> None:
     rng = random.Random(args.seed)
     n = args.households
 
-    def more(data):
-        """The credit cache as yesterday's nightly run left it (the statistics read its tiers), pending records,
-        the audit trail, a supervisor."""
-        from housingcredit.scoring import service as scoring
-        from tests import factories
-        t = time.perf_counter()
-        clock.set(TODAY - timedelta(days=1))
-        scoring.rebuild_all(echo=lambda m: None)
-        clock.set(TODAY)
-        print(f"  credit cache (tiers for the statistics): {time.perf_counter() - t:.1f} s")
-        load_more(n, rng, data["caseworker"].id, print)
-        factories.make_user("supervisor", "420000", username="bench-supervisor")
-        db.session.commit()
-
     with app.app_context():
         if not args.skip_load:
-            load_dataset(app, n, rng, then=more)
+            load(app, clock, n, rng)
         long_id = 1
         cw = db.session.scalar(sa.select(User).where(User.username == "bench-caseworker"))
         sup = db.session.scalar(sa.select(User).where(User.username == "bench-supervisor"))

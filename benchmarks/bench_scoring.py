@@ -121,14 +121,17 @@ def bare_sql(rules) -> tuple[str, str]:
             AND DATE '{today}' <= CAST(d.determination_date + make_interval(months => c.months) AS date)
             AND (v.revoked_date IS NULL OR v.revoked_date > DATE '{today}')
             AND (p.repaired_date IS NULL OR p.repaired_date > DATE '{today}'))
-        SELECT h.id AS household_id, GREATEST(0, {base} - COALESCE(SUM(c.deduct), 0)) AS score
+        SELECT h.id AS household_id, h.region_code, GREATEST(0, {base} - COALESCE(SUM(c.deduct), 0)) AS score
         FROM households h LEFT JOIN counting c ON c.household_id = h.id GROUP BY h.id"""
     tiers = " ".join(f"WHEN s.score BETWEEN {t.score_min} AND {t.score_max} THEN '{t.name}'"
                      for t in version.tiers.values())
     upsert = f"""
-        INSERT INTO credit_states (household_id, score, tier, computed_date, next_change_date, computed_dt)
-        SELECT s.household_id, s.score, CASE {tiers} END, DATE '{today}', NULL, now() FROM ({scores}) s
-        ON CONFLICT (household_id) DO UPDATE SET score = EXCLUDED.score, tier = EXCLUDED.tier,
+        INSERT INTO credit_states (household_id, region_code, score, tier, computed_date, next_change_date,
+                                   computed_dt)
+        SELECT s.household_id, s.region_code, s.score, CASE {tiers} END, DATE '{today}', NULL, now()
+        FROM ({scores}) s
+        ON CONFLICT (household_id) DO UPDATE SET region_code = EXCLUDED.region_code, score = EXCLUDED.score,
+          tier = EXCLUDED.tier,
           computed_date = EXCLUDED.computed_date, computed_dt = EXCLUDED.computed_dt"""
     return scores, upsert
 

@@ -98,8 +98,27 @@ def _pending_rebuild(echo):
     return {"corrected": fixed}
 
 
+def _confirmed_verify(today):
+    from .records import service
+    from .records.models import Record
+    ids = service.confirmed_state_drift()
+    rows = db.session.execute(db.select(Record.id, Record.household_id, Record.confirmed_unrevoked)
+                              .where(Record.id.in_(ids))).all() if ids else []
+    return [Difference("records", hid, f"record {rid}", "confirmed_unrevoked", stored, not stored)
+            for rid, hid, stored in rows]
+
+
+def _confirmed_rebuild(echo):
+    from .records import service
+    fixed = service.rebuild_confirmed_state()
+    db.session.commit()
+    echo(f"records: {fixed} confirmed state(s) corrected")
+    return {"corrected": fixed}
+
+
 CACHES: list[Cache] = [
     Cache("records_pending", _pending_verify, _pending_rebuild),
+    Cache("records_confirmed", _confirmed_verify, _confirmed_rebuild),
     Cache("procedures", _procedure_verify, _procedure_rebuild),
     Cache("watch_entries", _watch_verify, _watch_rebuild),
     Cache("credit_states", _credit_verify, _credit_rebuild),

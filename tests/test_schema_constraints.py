@@ -60,7 +60,7 @@ def _valid(table: str, ids: dict) -> dict:
         "procedure_steps": dict(procedure_id=procedure, step="ended", step_date=DAY, reason="revoked", dt=NOW),
         "credit_checks": dict(dt=NOW, user_id=u, household_id=h, id_number_masked="4201**********0012",
                               business="renewal", purpose="", tier="mild"),
-        "credit_states": dict(household_id=h, score=95, tier="mild", computed_date=DAY, computed_dt=NOW),
+        "credit_states": dict(household_id=h, region_code="420102", score=95, tier="mild", computed_date=DAY, computed_dt=NOW),
         "outbox_events": dict(household_id=h, stream=str(h), seq=1, kind="record.confirmed", payload={},
                               created_dt=NOW, attempts=0, rejections=0, status="pending",
                               idempotency_key="k-constraint-test"),

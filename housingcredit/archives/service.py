@@ -219,8 +219,12 @@ def update_household(household_id: int, data: dict, who: User) -> Household:
         gate.check_region(clean["region_code"], who)
     _check_id_numbers_free(clean["members"], h.id)
     before = _snapshot(h)
+    moved = clean["region_code"] != h.region_code
     for f in FIELDS:
         setattr(h, f, clean[f])
+    if moved:  # the credit cache counts the household in its region (statistics): it follows the move
+        from ..scoring import service as scoring
+        scoring.household_moved(h.id, h.region_code)
     existing = {m.id: m for m in h.members}
     kept = []
     for m in clean["members"]:

@@ -30,6 +30,7 @@ ACTION_LABELS = {
     "record.repair": _l("Record repaired"),
     "record.read": _l("Record viewed"),
     "records.pending_rebuilt": _l("Pending records rebuilt"),
+    "records.confirmed_rebuilt": _l("Confirmed state of records rebuilt"),
     "evidence.read": _l("Evidence viewed"),
     "credit.read": _l("Credit viewed"),
     "credit.check": _l("Credit check"),

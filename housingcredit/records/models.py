@@ -25,6 +25,9 @@ class Record(IdMixin, Base):
     `pending` is the one stored state: true until a determination or a revocation references the record, set
     false in the same transaction that writes that fact (records/service.py), so the review queue and the
     overview read an index instead of testing every record for facts. `pending_state_drift()` checks it.
+    `confirmed_unrevoked` is stored the same way: true from a confirming determination until a revocation (the
+    records the statistics count by behaviour and month, read from one partial index);
+    `confirmed_state_drift()` checks it.
     """
 
     __tablename__ = "records"
@@ -36,7 +39,11 @@ class Record(IdMixin, Base):
                                sqlite_where=sa.text("pending")),
                       sa.Index("ix_records_recorder", "recorded_by_id", "pending", "late"),
                       sa.Index("ix_records_late_region", "region_code", postgresql_where=sa.text("late"),
-                               sqlite_where=sa.text("late")))
+                               sqlite_where=sa.text("late")),
+                      # the statistics: confirmed, unrevoked records by region, formed date and code (index-only)
+                      sa.Index("ix_records_confirmed_stats", "region_code", "formed_date", "code",
+                               postgresql_where=sa.text("confirmed_unrevoked"),
+                               sqlite_where=sa.text("confirmed_unrevoked")))
 
     household_id: Mapped[int] = big_fk("households.id")
     region_code: Mapped[str] = mapped_column(sa.String(6))
@@ -47,6 +54,7 @@ class Record(IdMixin, Base):
     facts: Mapped[str] = mapped_column(sa.Text)
     late: Mapped[bool] = mapped_column(default=False)
     pending: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    confirmed_unrevoked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     corrects_id: Mapped[int | None] = big_fk("records.id")
     recorded_by_id: Mapped[int] = big_fk("users.id")
     recorded_dt: Mapped[datetime]

@@ -264,6 +264,34 @@ def rebuild_pending_state() -> int:
     return len(fixed)
 
 
+def _confirmed_from_facts():
+    """Confirmed and unrevoked as the facts say: a confirming determination and no revocation."""
+    return sa.and_(sa.exists().where(Determination.record_id == Record.id,
+                                     Determination.decision == Decision.confirmed),
+                   ~sa.exists().where(Revocation.record_id == Record.id))
+
+
+def confirmed_state_drift(limit: int | None = None) -> list[int]:
+    """Ids of records whose stored `confirmed_unrevoked` differs from the facts, in id order."""
+    stmt = (sa.select(Record.id).where(Record.confirmed_unrevoked != _confirmed_from_facts()).order_by(Record.id))
+    return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
+
+
+def rebuild_confirmed_state() -> int:
+    """Set every record's stored `confirmed_unrevoked` from the facts; returns how many rows changed (caller
+    commits)."""
+    fixed = confirmed_state_drift()
+    for start in range(0, len(fixed), 1000):
+        chunk = fixed[start:start + 1000]
+        db.session.execute(sa.update(Record).where(Record.id.in_(chunk))
+                           .values(confirmed_unrevoked=_confirmed_from_facts())
+                           .execution_options(synchronize_session=False))
+    if fixed:
+        audit.record("records.confirmed_rebuilt", "record", None, after={"records": fixed[:100],
+                                                                         "count": len(fixed)})
+    return len(fixed)
+
+
 # ---- recording -----------------------------------------------------------------------------------------------
 
 def _attach(record: Record, uploads: list[storage.Upload], who: User) -> list[Evidence]:
@@ -461,6 +489,7 @@ def determine(record_id: int, decision: str, legal_basis: str, who: User) -> Det
                         determination_date=today, reviewer_id=who.id, decided_dt=clock.now_utc())
     db.session.add(det)
     r.pending = False  # the stored state, in step with the determination (same transaction)
+    r.confirmed_unrevoked = confirmed  # (pending until now: neither determined nor revoked)
     db.session.flush()
     # Derived state first: it rests on the household lock alone, not on the audit chain's own serialisation.
     _after_change(h)
@@ -502,6 +531,7 @@ def _revoke(r: Record, h: Household, reason: str, note: str, who: User) -> Revoc
                      dt=clock.now_utc())
     db.session.add(rev)
     r.pending = False  # the stored state, in step with the revocation (same transaction)
+    r.confirmed_unrevoked = False
     db.session.flush()
     db.session.refresh(r, ["revocation"])
     audit.record("record.revoke", "record", r.id, household_id=h.id, region_code=h.region_code,

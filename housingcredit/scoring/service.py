@@ -169,21 +169,23 @@ def _next_change(result: CreditResult, rules: RuleBook, today: date) -> date | N
     return min(candidates) if candidates else None
 
 
-def lock_household(household_id: int) -> None:
-    """Serialise writers of one household's derived state (SELECT … FOR UPDATE on PostgreSQL).
+def lock_household(household_id: int) -> str:
+    """Serialise writers of one household's derived state (SELECT … FOR UPDATE on PostgreSQL); returns the
+    household's region code.
 
     Two reviewers confirming records of the same household at once: the second waits here, then reads the facts
     afresh (READ COMMITTED gives each statement a new snapshot) and so counts both records.
     """
-    found = db.session.execute(sa.select(Household.id).where(Household.id == household_id)
+    found = db.session.execute(sa.select(Household.region_code).where(Household.id == household_id)
                                .with_for_update()).scalar()
     if found is None:
         raise NotFound()
+    return found
 
 
 def refresh_household(household_id: int) -> CreditState:
-    """Recompute and write the household's CreditState for today, in the caller's transaction."""
-    lock_household(household_id)
+    """Recompute and write the household's CreditState (and its region) for today, in the caller's transaction."""
+    region_code = lock_household(household_id)
     rules = rules_book()
     clock = get_clock()
     today = clock.today()
@@ -192,11 +194,18 @@ def refresh_household(household_id: int) -> CreditState:
     if state is None:
         state = CreditState(household_id=household_id)
         db.session.add(state)
-    state.score, state.tier = result.score, result.tier
+    state.score, state.tier, state.region_code = result.score, result.tier, region_code
     state.computed_date, state.next_change_date = today, _next_change(result, rules, today)
     state.computed_dt = clock.now_utc()
     db.session.flush()
     return state
+
+
+def household_moved(household_id: int, region_code: str) -> None:
+    """The household now lies in `region_code`: its cached row (if any) follows, in the caller's transaction (the
+    archive edit that moves it), so the statistics count it in its new region at once."""
+    db.session.execute(sa.update(CreditState).where(CreditState.household_id == household_id)
+                       .values(region_code=region_code))
 
 
 def nightly_expire(today: date | None = None, each=None, *, who: "gate.Actor") -> dict:
@@ -337,15 +346,17 @@ def _rebuild_pg(today, now, rules, empty, empty_next, echo) -> int:
     echo(f"  computed {n} households in {time.perf_counter() - started:.1f} s; writing")
     session.execute(sa.text("ANALYZE tmp_credit"))
     session.execute(sa.text(
-        "INSERT INTO credit_states (household_id, score, tier, computed_date, next_change_date, computed_dt) "
-        "SELECT h.id, COALESCE(t.score, :es), COALESCE(t.tier, :et), :today, "
+        "INSERT INTO credit_states (household_id, region_code, score, tier, computed_date, next_change_date, "
+        "computed_dt) "
+        "SELECT h.id, h.region_code, COALESCE(t.score, :es), COALESCE(t.tier, :et), :today, "
         "CASE WHEN t.household_id IS NULL THEN CAST(:en AS date) ELSE t.next_change_date END, :now "
         "FROM households h LEFT JOIN tmp_credit t ON t.household_id = h.id "
-        "ON CONFLICT (household_id) DO UPDATE SET score = EXCLUDED.score, tier = EXCLUDED.tier, "
-        "computed_date = EXCLUDED.computed_date, next_change_date = EXCLUDED.next_change_date, "
-        "computed_dt = EXCLUDED.computed_dt "
-        "WHERE (credit_states.score, credit_states.tier, credit_states.computed_date, credit_states.next_change_date) "
-        "IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.tier, EXCLUDED.computed_date, EXCLUDED.next_change_date)"),
+        "ON CONFLICT (household_id) DO UPDATE SET region_code = EXCLUDED.region_code, score = EXCLUDED.score, "
+        "tier = EXCLUDED.tier, computed_date = EXCLUDED.computed_date, "
+        "next_change_date = EXCLUDED.next_change_date, computed_dt = EXCLUDED.computed_dt "
+        "WHERE (credit_states.region_code, credit_states.score, credit_states.tier, credit_states.computed_date, "
+        "credit_states.next_change_date) IS DISTINCT FROM (EXCLUDED.region_code, EXCLUDED.score, EXCLUDED.tier, "
+        "EXCLUDED.computed_date, EXCLUDED.next_change_date)"),
         {"es": empty.score, "et": empty.tier, "en": empty_next, "today": today, "now": now})
     return n
 
@@ -359,16 +370,17 @@ def _rebuild_generic(today, now, rules, empty, empty_next, echo) -> int:
         _progress(echo, len(computed), started)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
     table = CreditState.__table__
-    ids = db.session.scalars(sa.select(Household.id).order_by(Household.id)).all()
+    ids = db.session.execute(sa.select(Household.id, Household.region_code).order_by(Household.id)).all()
     for start in range(0, len(ids), BATCH):
         rows = []
-        for hid in ids[start:start + BATCH]:
+        for hid, region_code in ids[start:start + BATCH]:
             score, tier, nxt = computed.get(hid, (empty.score, empty.tier, empty_next))
-            rows.append({"household_id": hid, "score": score, "tier": tier, "computed_date": today,
-                         "next_change_date": nxt, "computed_dt": now})
+            rows.append({"household_id": hid, "region_code": region_code, "score": score, "tier": tier,
+                         "computed_date": today, "next_change_date": nxt, "computed_dt": now})
         stmt = sqlite_insert(table)
         stmt = stmt.on_conflict_do_update(index_elements=[table.c.household_id], set_={
-            c: stmt.excluded[c] for c in ("score", "tier", "computed_date", "next_change_date", "computed_dt")})
+            c: stmt.excluded[c] for c in ("region_code", "score", "tier", "computed_date", "next_change_date",
+                                          "computed_dt")})
         db.session.execute(stmt, rows)
     return len(computed)
 
@@ -382,24 +394,26 @@ def states_by_household(household_ids: Iterable[int]) -> dict[int, CreditState]:
 
 def credit_differences(today: date | None = None) -> Iterator:
     """Every household whose cached CreditState differs from the engine's answer today (`flask credit verify`):
-    score, tier and next change date. A household never determined has no row until a rebuild writes one, and
-    no row stands for the answer for no records; a missing row is a difference only when the facts give another.
-    Reads only."""
+    score, tier and next change date — and its region, which must be the household's. A household never
+    determined has no row until a rebuild writes one, and no row stands for the answer for no records; a missing
+    row is a difference only when the facts give another. Reads only."""
     from ..derived import Difference
     today = today or get_clock().today()
     rules = rules_book()
     empty = compute_credit([], rules, today)
     expected_empty = (empty.score, empty.tier, _next_change(empty, rules, today))
     computed = {hid: (score, tier, nxt) for hid, score, tier, nxt in _computed(today, rules)}
-    stmt = (sa.select(Household.id, CreditState.household_id, CreditState.score, CreditState.tier,
-                      CreditState.next_change_date)
+    stmt = (sa.select(Household.id, Household.region_code, CreditState.household_id, CreditState.region_code,
+                      CreditState.score, CreditState.tier, CreditState.next_change_date)
             .outerjoin(CreditState, CreditState.household_id == Household.id).order_by(Household.id))
-    for hid, present, score, tier, nxt in db.session.execute(stmt.execution_options(yield_per=BATCH)):
+    for hid, region, present, stored_region, score, tier, nxt in db.session.execute(
+            stmt.execution_options(yield_per=BATCH)):
         expected = computed.get(hid, expected_empty)
         if present is None:
             if expected != expected_empty:
                 yield Difference("credit_states", hid, "credit state", "row", None, "present")
             continue
-        for name, stored, want in zip(("score", "tier", "next_change_date"), (score, tier, nxt), expected):
+        for name, stored, want in zip(("region_code", "score", "tier", "next_change_date"),
+                                      (stored_region, score, tier, nxt), (region, *expected)):
             if stored != want:
                 yield Difference("credit_states", hid, "credit state", name, stored, want)

@@ -84,10 +84,47 @@ def test_credit_verify_reports_drift_in_scores(history, runner):
     assert f"credit_states: household {h2}, credit state: tier stored good, expected mild" in output
     assert "2 difference(s) in 1 household(s)" in output
     # a household without records and without a cached row is no difference; a wrong row for it is one
-    db.session.add(CreditState(household_id=h3, score=80, tier="moderate", computed_date=date(2026, 6, 15),
+    db.session.add(CreditState(household_id=h3, region_code="420102", score=80, tier="moderate", computed_date=date(2026, 6, 15),
                                next_change_date=None, computed_dt=factories_now()))
     code, output = _verify(runner)
     assert f"credit_states: household {h3}, credit state: score stored 80, expected 100" in output
+
+
+def test_credit_verify_reports_drift_in_the_cached_region_and_rebuild_restores_it(history, runner):
+    """The credit cache keeps the household's region beside its tier (the statistics count by it): a row whose
+    region is not its household's is a difference, and a rebuild writes the household's region back."""
+    h1, h2, _h3 = history
+    assert {hid: db.session.get(CreditState, hid).region_code for hid in (h1, h2)} == {h1: "420102", h2: "420102"}
+    db.session.execute(sa.update(CreditState).where(CreditState.household_id == h2).values(region_code="420502"))
+    code, output = _verify(runner)
+    assert code == 1
+    assert f"credit_states: household {h2}, credit state: region_code stored 420502, expected 420102" in output
+    assert "1 difference(s) in 1 household(s)" in output
+    result = runner.invoke(args=["credit", "rebuild"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(CreditState, h2).region_code == "420102"
+    assert _verify(runner)[0] == 0
+
+
+def test_credit_verify_reports_drift_in_the_records_confirmed_state_and_rebuild_restores_it(history, runner):
+    """A record's stored `confirmed_unrevoked` (the statistics count by it) must be what its determination and
+    revocation say: a record marked otherwise is a difference, and a rebuild writes it back."""
+    from housingcredit.records.models import Record
+    h1, h2, _h3 = history
+    record = db.session.scalar(sa.select(Record).where(Record.household_id == h2))
+    assert record.confirmed_unrevoked is True
+    record.confirmed_unrevoked = False
+    code, output = _verify(runner)
+    assert code == 1
+    assert (f"records: household {h2}, record {record.id}: confirmed_unrevoked stored False, expected True"
+            in output)
+    result = runner.invoke(args=["credit", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "records: 1 confirmed state(s) corrected" in result.output
+    db.session.expire_all()
+    assert db.session.get(Record, record.id).confirmed_unrevoked is True
+    assert _verify(runner)[0] == 0
 
 
 def factories_now():
