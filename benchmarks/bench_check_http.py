@@ -97,6 +97,9 @@ def prepare(args, url: str) -> dict:
             worker = data["caseworker"]
         else:
             worker = db.session.scalar(sa.select(User).where(User.username == "bench-caseworker"))
+        # the server answers by the real clock: a token issued on the data's fixed day would have expired
+        from housingcredit.clock import SystemClock
+        app.extensions["clock"] = SystemClock()
         token = accounts.create_token(worker, "bench-http")
         db.session.commit()
         numbers = db.session.scalars(sa.select(Member.id_number).order_by(Member.id)

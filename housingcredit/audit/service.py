@@ -145,6 +145,10 @@ def _head(session: Session) -> tuple[int, str]:
     return max(last.seq if last else 0, _checkpoint_floor()) + 1, (last.hash if last else GENESIS)
 
 
+_COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns if c.key != "id")
+_INSERT_ONE = AuditEntry.__table__.insert().returning(AuditEntry.__table__.c.id)
+
+
 def _write_staged(session: Session) -> None:
     entries = [entry for _txn, entry in session.info.pop(_STAGED, ())]
     if not entries:
@@ -154,9 +158,12 @@ def _write_staged(session: Session) -> None:
         # unchained: no lock, no head; `chain_pending` places them later. One plain INSERT (no unit of work):
         # the busiest write of all, a check or a read is logged.
         table = AuditEntry.__table__
-        ids = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
-                              [{c.key: getattr(e, c.key) for c in table.columns if c.key != "id"}
-                               for e in entries]).scalars().all()
+        rows = [{key: getattr(e, key) for key in _COLUMNS} for e in entries]
+        if len(rows) == 1:  # the usual case (one check, one page's read): a single execution, not a batch
+            ids = [session.execute(_INSERT_ONE, rows[0]).scalar_one()]
+        else:
+            ids = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                                  rows).scalars().all()
         for entry, entry_id in zip(entries, ids):
             entry.id = entry_id  # as a flushed entry would have it (`append_now`)
         return
