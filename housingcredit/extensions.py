@@ -66,6 +66,20 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+_LOCALES: dict = {}
+
+
+def _selected_locale():
+    """`select_locale`'s choice as a parsed Locale, parsed once per name (Flask-Babel takes a Locale as is and
+    would otherwise parse the name again on every request that translates anything)."""
+    name = select_locale()
+    locale = _LOCALES.get(name)
+    if locale is None:
+        from babel import Locale
+        locale = _LOCALES[name] = Locale.parse(name)
+    return locale
+
+
 def init_app(app: Flask) -> None:
     from .clock import SystemClock
     from . import ROOT
@@ -80,7 +94,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     from .i18n import warn_if_not_compiled
     warn_if_not_compiled(ROOT / "translations")  # compiled by the install step, never at start-up
-    babel.init_app(app, locale_selector=select_locale,
+    babel.init_app(app, locale_selector=_selected_locale,
                    default_translation_directories=str(ROOT / "translations"))
 
     @app.before_request

@@ -146,6 +146,10 @@ def _head(session: Session) -> tuple[int, str]:
     return max(last.seq if last else 0, _checkpoint_floor()) + 1, (last.hash if last else GENESIS)
 
 
+_COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns if c.key != "id")
+_INSERT_ONE = AuditEntry.__table__.insert().returning(AuditEntry.__table__.c.id)
+
+
 def _write_staged(session: Session) -> None:
     entries = [entry for _txn, entry in session.info.pop(_STAGED, ())]
     if not entries:
@@ -172,9 +176,10 @@ def _insert(session: Session, entries: list[AuditEntry]) -> None:
     import stages thousands of entries per commit: no RETURNING, no statement rendered per batch); elsewhere one
     INSERT … RETURNING."""
     table = AuditEntry.__table__
-    columns = [c.key for c in table.columns if c.key != "id"]
-    rows = [{c: getattr(e, c) for c in columns} for e in entries]
-    if session.get_bind().dialect.name == "postgresql" and len(entries) > 1:
+    rows = [{c: getattr(e, c) for c in _COLUMNS} for e in entries]
+    if len(rows) == 1:  # the usual case (one check, one page's read): a single execution, not a batch
+        ids = [session.execute(_INSERT_ONE, rows[0]).scalar_one()]
+    elif session.get_bind().dialect.name == "postgresql":
         ids = session.scalars(sa.text("SELECT nextval(pg_get_serial_sequence('audit_entries', 'id')) "
                                       "FROM generate_series(1, :n)"), {"n": len(entries)}).all()
         for row, entry_id in zip(rows, ids):

@@ -34,11 +34,26 @@ from .procedures import procedure_facts
 from .engine import (ProcedureFacts)
 from .measures import APPLICATION_BAN, LISTING, MAY_PROCEED, MeasuresResult, measures_on
 from .models import CreditCheck, Procedure
-from .schemas import CreditCheckIn
+from .schemas import BUSINESSES, CreditCheckIn
 
 FULL, LIMITED = "full", "limited"
 
 # ---- facts from the database ---------------------------------------------------------------------------------
+
+_NO_FACTS: dict = {}
+
+
+def _without_facts(rules, today: date) -> MeasuresResult:
+    """The engine's answer for a household with no record, procedure or objection — most households: the same for
+    all of them on one day under one rules book, so computed once per (rules book, day), not per check."""
+    key = (id(rules), today)
+    result = _NO_FACTS.get(key)
+    if result is None or result[0] is not rules:
+        if len(_NO_FACTS) > 8:
+            _NO_FACTS.clear()
+        result = _NO_FACTS[key] = (rules, measures_on([], rules, today, ProcedureFacts()))
+    return result[1]
+
 
 def measures_of(household_id: int, today: date | None = None, *, has_records: bool = True,
                 has_procedures: bool = True, has_objections: bool = True, records=None) -> MeasuresResult:
@@ -47,6 +62,8 @@ def measures_of(household_id: int, today: date | None = None, *, has_records: bo
     none (the check asks in its first SELECT), the records' also when the caller has just read them
     (`records`: `scoring.facts_for`'s list for the household)."""
     today = today or _today()
+    if records is None and not (has_records or has_procedures or has_objections):
+        return _without_facts(_rules(), today)
     if records is None:
         records = scoring.facts_for([household_id])[household_id] if has_records else []
     objections = common.objection_facts(household_id) if has_objections else ()
@@ -136,14 +153,30 @@ def _found(number: str):
     global _FOUND
     if _FOUND is None:
         from ..appeals.models import Objection  # the appeals build on the lists: asked at call time
-        has_records = sa.exists().where(Record.household_id == Household.id)
-        has_procedures = sa.exists().where(Procedure.household_id == Household.id)
-        has_objections = sa.exists().where(Objection.household_id == Household.id)
-        _FOUND = (sa.select(Household.id, Household.region_code, Household.archive_no, has_records, has_procedures,
-                            has_objections)
-                  .join(Member, Member.household_id == Household.id)
-                  .where(Member.id_number == sa.bindparam("number")))
+        # on the tables, not the mapped classes: a plain Core statement, no ORM result machinery per check
+        h, m = Household.__table__, Member.__table__
+        has_records = sa.exists().where(Record.__table__.c.household_id == h.c.id)
+        has_procedures = sa.exists().where(Procedure.__table__.c.household_id == h.c.id)
+        has_objections = sa.exists().where(Objection.__table__.c.household_id == h.c.id)
+        _FOUND = (sa.select(h.c.id, h.c.region_code, h.c.archive_no, has_records, has_procedures, has_objections)
+                  .join(m, m.c.household_id == h.c.id)
+                  .where(m.c.id_number == sa.bindparam("number")))
     return db.session.execute(_FOUND, {"number": number}).first()
+
+
+_CHECK_IN = CreditCheckIn()
+_BUSINESSES = frozenset(BUSINESSES)
+
+
+def _check_input(id_number, business, purpose) -> dict:
+    """The check's input as CreditCheckIn loads it. Input the schema would take unchanged (strings of the allowed
+    lengths, a known business, no NUL) is taken as is; anything else goes through the schema, for its 422."""
+    purpose = (purpose or "").strip()
+    if (isinstance(id_number, str) and isinstance(business, str) and business in _BUSINESSES
+            and 0 < len(id_number) <= 18 and 0 < len(purpose) <= 200
+            and "\x00" not in id_number and "\x00" not in purpose):
+        return {"id_number": id_number, "business": business, "purpose": purpose}
+    return load(_CHECK_IN, {"id_number": id_number, "business": business, "purpose": purpose})
 
 
 def credit_check(id_number: str, business: str, purpose: str, who: User) -> CheckResult:
@@ -157,7 +190,7 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
     transaction; the answer is plain data built before the commit.
     """
     gate.may_check(who)
-    clean = load(CreditCheckIn(), {"id_number": id_number, "business": business, "purpose": (purpose or "").strip()})
+    clean = _check_input(id_number, business, purpose)
     number = idnumbers.validate(clean["id_number"])
     masked = mask_id_number(number)
     today = _today()
