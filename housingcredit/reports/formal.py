@@ -16,7 +16,7 @@ from ..extensions import db
 from . import numbers
 from .models import Document
 
-_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # not \b: a Chinese character is a word character
 
 
 def chinese_dates(text: str) -> str:

@@ -18,7 +18,9 @@ PACKAGE = ROOT / "housingcredit"
 PASS_THROUGH = {("accounts/gate.py", "log_read"), ("accounts/gate.py", "read_household"),
                 ("archives/service.py", "read_household"),
                 # the two-person decision helper writes the action its caller names (collected at the callers)
-                ("decisions.py", "decide"), ("decisions.py", "_write")}
+                ("decisions.py", "decide"), ("decisions.py", "_write"),
+                # revocation and correction decisions share one wrapper around it (records/service.py)
+                ("records/service.py", "_decide_change")}
 
 # Actions built as f"{kind}<suffix>": the suffix → the kinds it takes.
 SUFFIXES = {".restore": {"objection", "revocation"}}  # appeals/service.restore: ref_type of the restoration
@@ -46,6 +48,8 @@ def _action_arg(call: ast.Call):
     if name == "record" and owner == "audit":
         return call.args[0] if call.args else keyword
     if name in ("propose", "decide") and owner == "decisions":  # decisions.propose/decide(…, action=…)
+        return keyword
+    if name == "_decide_change":  # records/service.py: revocation and correction decisions (…, action=…)
         return keyword
     if name == "log_read":
         return call.args[0] if call.args else keyword
