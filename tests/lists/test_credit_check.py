@@ -131,6 +131,22 @@ def test_spec8_check_purpose_is_required(app, api_client, client):
     assert _logs() == []  # nothing half-written
 
 
+def test_spec8_check_input_over_the_schemas_limits_is_refused_and_nothing_logged(app, api_client):
+    """The check's fast path takes the input as is only within CreditCheckIn's limits (purpose at most 200
+    characters, an ID number at most 18, a known business); beyond them the schema's 422 names the field."""
+    staff = Staff("420100")
+    h = factories.make_household("420102")
+    api = api_client(staff.caseworker)
+    for number, business, purpose, field in ((h.head.id_number, "allocation", "查" * 201, "purpose"),
+                                             (h.head.id_number + "1", "allocation", "复审", "id_number"),
+                                             (h.head.id_number, "lottery", "复审", "business")):
+        resp = api.get(URL.format(number, business, purpose))
+        assert resp.status_code == 422
+        assert list(resp.get_json()["errors"]) == [field]
+    assert api.get(URL.format(h.head.id_number, "allocation", "查" * 200)).status_code == 200
+    assert len(_logs()) == 1  # only the check within the limits was logged
+
+
 def test_spec8_check_conclusion_restricted_names_measure_and_clause(app, clock, api_client):
     staff, h, _record = _moderate_wuhan_household(clock)
     api = api_client(staff.caseworker)
