@@ -139,7 +139,8 @@ def view(v: AuditVerification) -> dict:
     if v.status == DONE and not v.ok:
         summary = next((str(label) for prefix, label in PROBLEMS if (v.problem or "").startswith(prefix)),
                        v.problem)
-    return {"id": v.id, "state": state, "checked": v.checked, "total": v.total, "percent": percent,
+    return {"id": v.id, "state": state, "running": state == "running", "checked": v.checked, "done": v.checked,
+            "total": v.total, "percent": percent,
             "ok": v.ok, "first_bad_id": v.first_bad_id, "problem": summary, "detail": v.problem,
             "head_id": v.head_id, "head_hash": v.head_hash, "checkpoint_at": v.checkpoint_at,
             "started_dt": v.started_dt, "finished_dt": v.finished_dt}

@@ -296,7 +296,8 @@ def progress(batch: ImportBatch) -> dict:
     return {"id": batch.id, "status": batch.status.value, "households_good": total, "households_done": done,
             "households_failed": batch.households_failed,
             "percent": 100 if batch.status == ImportStatus.done or not total else int(done * 100 / total),
-            "stalled": is_stalled(batch)}
+            "stalled": is_stalled(batch), "done": done, "total": total,
+            "running": batch.status == ImportStatus.running and not is_stalled(batch)}  # static/progress.js
 
 
 def is_stalled(batch: ImportBatch) -> bool:

@@ -213,7 +213,7 @@ def test_issue18_verify_runs_in_the_background_and_the_page_shows_its_progress_t
     length = db.session.scalar(sa.select(sa.func.max(AuditEntry.seq)))
     html = client.get("/audit").get_data(as_text=True)
     assert 'id="verify-progress"' in html and 'data-state="running"' in html and "正在校验日志链" in html
-    assert f"已校验 0 / {length} 条" in html and "audit-verify.js" in html
+    assert f"已校验 0 / {length} 条" in html and "progress.js" in html
     state = client.get(f"/audit/verifications/{vid}").get_json()
     assert state["state"] == "running" and state["checked"] == 0 and state["total"] == length
     assert state["percent"] == 0 and state["ok"] is None
