@@ -138,12 +138,12 @@ def _page_ids(ids, order, cursor: str | None, size: int) -> sa.Subquery:
     return ids.order_by(*order).limit(size + 1).subquery()
 
 
-def due(who: User, today: date | None = None, args: dict | None = None, appeals: bool = True) -> dict:
+def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     """What is due in the user's region: overdue orders (most overdue first), orders due today, procedure windows
     ending today, watch periods ending in the next 7 days — every section with its total and paged on its own by a
     keyset cursor (`args`: "<section>=<cursor of the last row shown>"; `sections[name].next` is the following
-    page's), so nothing is cut off unsaid — the daily jobs that missed a day (`job_warnings`), and (unless
-    `appeals` is false: the API does not give them) the open objections and repair applications.
+    page's), so nothing is cut off unsaid — the daily jobs that missed a day (`job_warnings`), and the open objections and repair applications
+    (`appeals`, page and API alike).
 
     Each section counts and pages over its own table (indexes on deadline, window end, period end), then joins
     archive numbers to the page's rows only. The four totals are one statement; each page one more; rows are
@@ -222,8 +222,7 @@ def due(who: User, today: date | None = None, args: dict | None = None, appeals:
                           "start_date": e.start_date.isoformat(), "until_date": e.until_date.isoformat()}
                          for e in pages["watch_ending"]],
     })
-    if appeals:
-        out["appeals"] = _open_appeals(who, today)
+    out["appeals"] = _open_appeals(who, today)
     return out
 
 
