@@ -56,14 +56,31 @@ def select_locale() -> str:
     if is_api:
         # API clients negotiate with Accept-Language; web pages stay Chinese unless the user switches
         # (browsers send the OS language, which would silently turn the caseworkers' UI English).
-        best = request.accept_languages.best_match([*langs, "zh-CN", "zh"])
-        if best in langs:
-            return best
-        return current_app.config["BABEL_DEFAULT_LOCALE"]  # any zh-* and anything unknown: Chinese
+        return _api_locale(request.headers.get("Accept-Language", ""), tuple(langs),
+                           current_app.config["BABEL_DEFAULT_LOCALE"])
     chosen = session.get("lang")
     if chosen in langs:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+_API_LOCALES: dict = {}
+
+
+def _api_locale(header: str, langs: tuple, default: str) -> str:
+    """The API's language for an Accept-Language header, negotiated once per distinct header (clients send the
+    same one on every request; the cache is bounded)."""
+    key = (header, langs, default)
+    chosen = _API_LOCALES.get(key)
+    if chosen is None:
+        from werkzeug.datastructures import LanguageAccept
+        from werkzeug.http import parse_accept_header
+        best = parse_accept_header(header, LanguageAccept).best_match([*langs, "zh-CN", "zh"])
+        chosen = best if best in langs else default  # any zh-* and anything unknown: Chinese
+        if len(_API_LOCALES) >= 256:
+            _API_LOCALES.clear()
+        _API_LOCALES[key] = chosen
+    return chosen
 
 
 _LOCALES: dict = {}

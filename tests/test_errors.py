@@ -191,3 +191,15 @@ def test_design_7_a_nul_character_is_a_422_not_a_database_error(app, api_client)
     resp = api.post("/api/v1/households", json=body)
     assert resp.status_code == 422
     assert "address" in resp.get_json()["errors"]
+
+
+def test_design_7_api_language_follows_each_requests_accept_language(app, api_client):
+    """The API's language is negotiated per request from its own Accept-Language (q-values honoured), whatever
+    the request before it asked for: the same headers answer the same way each time they come."""
+    api = api_client(make_user("caseworker", "420100"))
+    body = _with("address", None)
+    asks = [("en;q=0.9, zh-CN;q=0.1", "en"), ("zh-CN, en;q=0.5", "zh"), ("fr", "zh"), ("en-GB", "en"), ("", "zh")]
+    for header, expected in asks + asks[::-1]:
+        message = api.post("/api/v1/households", json=body, headers={"Accept-Language": header}).get_json()["message"]
+        assert (message == "The input is not valid.") == (expected == "en"), (header, message)
+        assert bool(CJK.search(message)) == (expected == "zh"), (header, message)

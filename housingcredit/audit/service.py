@@ -192,6 +192,49 @@ def _insert(session: Session, entries: list[AuditEntry]) -> None:
         entry.id = entry_id
 
 
+_WITH_LOG: dict = {}
+
+
+def log_read_with(table: sa.Table, row: dict, action: str, object_type: str, *, household_id=None,
+                  region_code=None, after: dict | None = None, actor: tuple) -> int:
+    """Insert `row` into `table` (a log of its own: a credit check's row) and its read-log entry about it (the new
+    row's id as `object_id`) now, unchained, as the commit would write a lone read-log — on PostgreSQL in one
+    statement (the row's INSERT … RETURNING as a CTE feeding the entry's INSERT), elsewhere in two. No entry object,
+    nothing staged: the busiest write of all. Returns the row's id.
+
+    With AUDIT_READS_UNCHAINED off the entry is staged by `record` instead and chained at the commit."""
+    assert is_read(action), action
+    session = db.session
+    if not current_app.config.get("AUDIT_READS_UNCHAINED", True):
+        row_id = session.execute(table.insert().returning(table.c.id), row).scalar_one()
+        record(action, object_type, row_id, household_id=household_id, region_code=region_code, after=after,
+               actor=actor)
+        return row_id
+    entry = {"dt": get_clock().now_utc().replace(microsecond=0), "actor_id": actor[0], "actor_label": actor[1],
+             "action": action, "object_type": object_type, "household_id": household_id,
+             "region_code": region_code, "before": None, "after": after, "seq": None, "prev_hash": None,
+             "hash": None}
+    connection = session.connection()  # plain Core statements: no ORM execution machinery on the busiest write
+    if connection.dialect.name != "postgresql":
+        row_id = connection.execute(table.insert().returning(table.c.id), row).scalar_one()
+        connection.execute(_INSERT_ONE, {**entry, "object_id": str(row_id)})
+        return row_id
+    key = (table.name, tuple(row))
+    statement = _WITH_LOG.get(key)
+    if statement is None:
+        entries = AuditEntry.__table__
+        logged = (table.insert().values({name: sa.bindparam(f"row_{name}", type_=table.c[name].type) for name in row})
+                  .returning(table.c.id).cte("logged"))
+        columns = [name for name in _COLUMNS if name != "object_id"]
+        statement = _WITH_LOG[key] = entries.insert().from_select(
+            [*columns, "object_id"],
+            sa.select(*[sa.bindparam(name, type_=entries.c[name].type) for name in columns],
+                      sa.cast(logged.c.id, entries.c.object_id.type)).select_from(logged)
+        ).returning(entries.c.object_id)
+    params = {**entry, **{f"row_{name}": value for name, value in row.items()}}
+    return int(connection.execute(statement, params).scalar_one())
+
+
 def chain_pending(batch: int = 5000, session: Session | None = None) -> int:
     """Chain the oldest `batch` unchained entries (id order) under the chain's lock, held until the caller
     commits; returns how many. The trigger lets exactly this UPDATE through: chain columns from NULL to set."""

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from ..accounts import gate
 from ..accounts.api import bearer_only
 from ..errors import InvalidInput
-from ..extensions import db
+from ..extensions import commit_keeping_loaded, db
 from . import service
 from .schemas import DUE_SECTIONS, CreditCheckOut, DueOut, OrderOut, ProcedureOut, WatchEntryOut
 
@@ -67,7 +67,7 @@ class CreditCheck(MethodView):
         result = service.credit_check(request.args.get("id_number", ""), request.args.get("business", ""),
                                       request.args.get("purpose", ""), gate.user())
         answer = service.check_view(result)  # plain data, built before the commit expires anything
-        db.session.commit()  # the check is logged whatever the answer
+        commit_keeping_loaded()  # the check is logged whatever the answer; nothing loaded is read again
         return answer_response(answer)
 
 

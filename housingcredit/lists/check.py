@@ -143,13 +143,14 @@ class CheckResult:
 
 
 _FOUND = None
-_LOG_ROW = CreditCheck.__table__.insert().returning(CreditCheck.__table__.c.id)
+_LOG_TABLE = CreditCheck.__table__
 
 
 def _found(number: str):
     """(household id, region code, archive number, has records, has procedures, has objections) of the household
     any current member's ID number names — one SELECT, so that a household without records, procedures or
-    objections costs no more. Built once (a bound parameter), not per check."""
+    objections costs no more. Built once (a bound parameter), not per check, and run on the session's connection
+    (a plain Core statement: no ORM execution machinery per check)."""
     global _FOUND
     if _FOUND is None:
         from ..appeals.models import Objection  # the appeals build on the lists: asked at call time
@@ -161,7 +162,7 @@ def _found(number: str):
         _FOUND = (sa.select(h.c.id, h.c.region_code, h.c.archive_no, has_records, has_procedures, has_objections)
                   .join(m, m.c.household_id == h.c.id)
                   .where(m.c.id_number == sa.bindparam("number")))
-    return db.session.execute(_FOUND, {"number": number}).first()
+    return db.session.connection().execute(_FOUND, {"number": number}).first()
 
 
 _CHECK_IN = CreditCheckIn()
@@ -234,14 +235,14 @@ def credit_check(id_number: str, business: str, purpose: str, who: User) -> Chec
            "id_number_masked": masked, "business": clean["business"], "purpose": clean["purpose"],
            "tier": answer["tier"], "found": found is not None, "conclusion": answer["conclusion"],
            "caller_region_code": who.region_code, "household_region_code": region_code}
-    # one plain INSERT … RETURNING id (the log row is never read back in this request)
-    check_id = db.session.execute(_LOG_ROW, row).scalar_one()
+    # the log row and its read-log entry in one statement (two on SQLite), never read back in this request
+    check_id = audit.log_read_with(
+        _LOG_TABLE, row, "credit.check", "credit_check", household_id=household_id, region_code=region_code,
+        after={"business": row["business"], "purpose": row["purpose"], "id_number": masked, "tier": row["tier"],
+               "found": row["found"], "conclusion": row["conclusion"], "scope": answer["scope"],
+               "caller_region_code": who.region_code},
+        actor=(who.id, who.username))
     answer["check_id"] = check_id
-    audit.record("credit.check", "credit_check", check_id, household_id=household_id, region_code=region_code,
-                 after={"business": row["business"], "purpose": row["purpose"], "id_number": masked,
-                        "tier": row["tier"], "found": row["found"], "conclusion": row["conclusion"],
-                        "scope": answer["scope"], "caller_region_code": who.region_code},
-                 actor=(who.id, who.username))
     return CheckResult(check_id=check_id, found=row["found"], business=row["business"], id_number_masked=masked,
                        scope=answer["scope"], answer=answer)
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..accounts import gate, regions
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import commit_keeping_loaded, db
 from ..i18n import title_of
 from . import service
 from .forms import ComplianceForm, CreditCheckForm, OrderForm, ProcedureForm, StepForm
@@ -125,7 +125,7 @@ def credit_check_page():
                 form[name].errors = list(messages)
         return render_template("lists/credit_check.html", form=form, result=None, error=err), err.status
     answer = service.check_view(result)
-    db.session.commit()  # logged whatever the answer
+    commit_keeping_loaded()  # logged whatever the answer; the signed-in user is not loaded again for the page
     form = CreditCheckForm(formdata=None, business=result.business, purpose=request.form.get("purpose", ""))
     form.business.choices = [SelectChoice(b, str(service.BUSINESS_LABELS[b])) for b in service.BUSINESSES]
     return render_template("lists/credit_check.html", form=form, result=answer, error=None)

@@ -56,9 +56,23 @@ def _fact(row) -> RecordFact:
                       repaired=row[6])
 
 
+_FACTS_OF_ONE = None
+
+
 def facts_for(household_ids: Iterable[int]) -> dict[int, list[RecordFact]]:
-    """The engine's facts for each household (every id present, an empty list when it has none), in bulk."""
+    """The engine's facts for each household (every id present, an empty list when it has none), in bulk. One
+    household — the usual ask: an archive, a check — by a statement built once (`= :id`, not an IN list: an
+    expanding IN is re-rendered on every execution) and run on the session's connection (pending rows flushed
+    first, as the session would)."""
+    global _FACTS_OF_ONE
     ids = list(dict.fromkeys(household_ids))
+    if len(ids) == 1:
+        if _FACTS_OF_ONE is None:
+            _FACTS_OF_ONE = _facts_select().where(Record.household_id == sa.bindparam("household_id"))
+        session = db.session
+        session.flush()
+        return {ids[0]: [_fact(row) for row in session.connection().execute(_FACTS_OF_ONE,
+                                                                            {"household_id": ids[0]})]}
     out: dict[int, list[RecordFact]] = {hid: [] for hid in ids}
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]

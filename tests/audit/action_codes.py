@@ -1,7 +1,7 @@
 """Every audit action code the code base can write, collected from the source (tests/audit/test_trail_page.py).
 
 Read from the AST, not by running anything: each `audit.record("<action>", …)`, each staff read logged through
-`gate.log_read("<action>", …)` / `gate.read_household(…, "<action>")` / a domain's `read_household(…,
+`gate.log_read("<action>", …)` / `audit.log_read_with(table, row, "<action>", …)` / `gate.read_household(…, "<action>")` / a domain's `read_household(…,
 "<action>")`, and the default of every `action=` parameter. An action built at run time (an f-string such as
 `f"procedure.{step}"`) is expanded from the values it can take (DYNAMIC below); a new kind of dynamic site, or an
 action passed on in a variable somewhere new, fails the test until it is listed here.
@@ -51,6 +51,8 @@ def _action_arg(call: ast.Call):
         return keyword
     if name == "_decide_change":  # records/service.py: revocation and correction decisions (…, action=…)
         return keyword
+    if name == "log_read_with" and owner == "audit":  # audit.log_read_with(table, row, action, …): the check
+        return call.args[2] if len(call.args) > 2 else keyword
     if name == "log_read":
         return call.args[0] if call.args else keyword
     if name == "read_household":  # gate.read_household(h, permission, who, action) · service.…(id, who, action)

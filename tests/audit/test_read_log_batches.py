@@ -140,3 +140,29 @@ def test_issue21_audit_trail_page_shows_unchained_reads(app, client, reads):
     assert html.count("尚未入链") == 2  # the two read-logs, marked as not chained yet
     audit.chain_all()
     assert "尚未入链" not in client.get("/audit").get_data(as_text=True)
+
+
+def test_issue21_a_check_rolled_back_leaves_neither_its_row_nor_its_read_log(app):
+    """The check's row and its read-log are written in the caller's transaction: a rollback takes both."""
+    from housingcredit.lists import service
+    from housingcredit.lists.models import CreditCheck
+    h = make_household("420102")
+    worker = make_user("caseworker", "420100")
+    db.session.commit()
+    before = (db.session.scalar(sa.select(sa.func.count(CreditCheck.id))), len(_entries()))
+    result = service.credit_check(h.head.id_number, "allocation", "分配审核", worker)
+    assert result.check_id and result.found
+    db.session.rollback()
+    assert (db.session.scalar(sa.select(sa.func.count(CreditCheck.id))), len(_entries())) == before
+
+
+def test_issue21_with_reads_chained_at_commit_a_checks_read_log_is_chained(app, api_client):
+    """AUDIT_READS_UNCHAINED = false: the check's read-log is placed in the chain at its own commit."""
+    app.config["AUDIT_READS_UNCHAINED"] = False
+    h = make_household("420102")
+    worker = make_user("caseworker", "420100")
+    db.session.commit()
+    body = api_client(worker).get(CHECK_URL.format(h.head.id_number)).get_json()
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "credit.check")).one()
+    assert entry.object_id == str(body["check_id"]) and entry.hash is not None and audit.pending() == 0
+    assert audit.verify().ok

@@ -72,3 +72,27 @@ def test_issue21_check_costs_at_most_six_statements_and_one_checkout(app, clock,
     # and a check is still logged each time (3 checks: the warm-up and the two counted)
     from housingcredit.lists.models import CreditCheck
     assert db.session.scalar(sa.select(sa.func.count(CreditCheck.id))) == 3
+
+
+def test_issue21_check_log_and_its_read_log_are_one_insert_on_postgresql(app, api_client):
+    """The check's log row and its audit read-log are written together: one INSERT on PostgreSQL (a CTE), two
+    where the database cannot write from a CTE (SQLite) — and both rows say the same check."""
+    from housingcredit.audit.models import AuditEntry
+    from housingcredit.lists.models import CreditCheck
+    from tests.conftest import is_postgres
+    worker = factories.make_user("caseworker", "420100")
+    h = factories.make_household("420102", members=1)
+    db.session.commit()
+    worker_id, household_id, number = worker.id, h.id, h.head.id_number
+    api = api_client(worker)
+    api.get(URL.format(factories.id_number("420102"), "other", "预热"))
+    body, statements, _checkouts = _one_check(api, number)
+    inserts = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "WITH"))]
+    assert len(inserts) == (1 if is_postgres() else 2), inserts
+    row = db.session.get(CreditCheck, body["check_id"])
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "credit.check")
+                               .order_by(AuditEntry.id.desc())).first()
+    assert (entry.object_type, entry.object_id, entry.household_id, entry.region_code, entry.actor_id) == (
+        "credit_check", str(row.id), household_id, "420102", worker_id)
+    assert entry.after["business"] == row.business == "allocation" and entry.after["found"] is True
+    assert entry.hash is None and entry.seq is None  # a read-log: chained later, in a batch
