@@ -160,8 +160,9 @@ OBJECTIONS_SQL = "SELECT id, filed_date, record_id, procedure_id, repeat FROM ob
 
 def bare_check(conn, number: str, user_id: int) -> tuple:
     """The credit check's database work by hand (no engine), statement for statement what the API does: the
-    lookup (with whether there are records, procedures, objections), the facts it has, the log row, the read-log
-    entry (unchained: no chain lock, no head read), the commit. Returns (found, household id, region)."""
+    lookup (with whether there are records, procedures, objections), the facts it has, the log row with its
+    read-log entry (one statement; unchained: no chain lock, no head read), the commit. Returns (found, household
+    id, region)."""
     import json
     now = datetime.now(timezone.utc)
     row = conn.execute(
@@ -177,15 +178,15 @@ def bare_check(conn, number: str, user_id: int) -> tuple:
     if row and row[4]:
         conn.execute(PROCEDURES_SQL, (hid,)).fetchall()
     masked = number[:6] + "********" + number[-4:]
-    check_id = conn.execute(
-        "INSERT INTO credit_checks (dt, user_id, household_id, id_number_masked, business, purpose, tier, found, "
-        "conclusion, caller_region_code, household_region_code) VALUES (%s, %s, %s, %s, 'allocation', 'bench', "
-        "NULL, %s, 'may_proceed', '420100', %s) RETURNING id", (now, user_id, hid, masked, row is not None,
-                                                                 region)).fetchone()[0]
     after = json.dumps({"business": "allocation", "id_number": masked, "found": row is not None})
-    conn.execute("INSERT INTO audit_entries (dt, actor_id, actor_label, action, object_type, object_id, "
-                 "household_id, region_code, after) VALUES (%s, %s, 'bench', 'credit.check', 'credit_check', %s, "
-                 "%s, %s, %s) RETURNING id", (now, user_id, str(check_id), hid, region, after)).fetchone()
+    conn.execute(  # the log row and its read-log in one statement, as the API writes them on PostgreSQL
+        "WITH c AS (INSERT INTO credit_checks (dt, user_id, household_id, id_number_masked, business, purpose, tier, "
+        "found, conclusion, caller_region_code, household_region_code) VALUES (%s, %s, %s, %s, 'allocation', "
+        "'bench', NULL, %s, 'may_proceed', '420100', %s) RETURNING id) "
+        "INSERT INTO audit_entries (dt, actor_id, actor_label, action, object_type, object_id, household_id, "
+        "region_code, after) SELECT %s, %s, 'bench', 'credit.check', 'credit_check', c.id::text, %s, %s, %s FROM c "
+        "RETURNING object_id", (now, user_id, hid, masked, row is not None, region, now, user_id, hid, region,
+                                after)).fetchone()
     conn.commit()
     return row is not None, hid, region
 
