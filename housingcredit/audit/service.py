@@ -13,6 +13,7 @@ Two kinds of entries, two ways in:
   what was staged. `append_now()` writes the staged entries at once for a caller that needs `entry.id` first.
 - A read-log (`*.read`, `credit.check`: `is_read`) in a transaction that changes nothing is inserted at the
   commit **unchained** (`seq`, `prev_hash`, `hash` NULL), without the lock: reads never queue on one lock.
+  A credit check writes its read-log at once, in one statement with its own log row (`log_read_with`).
   `chain_pending()` chains the unchained entries in id order, a batch under one lock — run by the scheduler every
   AUDIT_CHAIN_INTERVAL_SECONDS, before every checkpoint and by `flask audit verify`. Until then an entry is
   append-only but not yet tamper-evident: on PostgreSQL the trigger refuses its deletion and any change but the

@@ -142,8 +142,8 @@ def due(who: User, today: date | None = None, args: dict | None = None) -> dict:
     """What is due in the user's region: overdue orders (most overdue first), orders due today, procedure windows
     ending today, watch periods ending in the next 7 days — every section with its total and paged on its own by a
     keyset cursor (`args`: "<section>=<cursor of the last row shown>"; `sections[name].next` is the following
-    page's), so nothing is cut off unsaid — the daily jobs that missed a day (`job_warnings`), and the open objections and repair applications
-    (`appeals`, page and API alike).
+    page's), so nothing is cut off unsaid — the daily jobs that missed a day (`job_warnings`), and the open
+    objections and repair applications (`appeals`, page and API alike).
 
     Each section counts and pages over its own table (indexes on deadline, window end, period end), then joins
     archive numbers to the page's rows only. The four totals are one statement; each page one more; rows are

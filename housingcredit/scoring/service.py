@@ -70,7 +70,8 @@ def facts_for(household_ids: Iterable[int]) -> dict[int, list[RecordFact]]:
         if _FACTS_OF_ONE is None:
             _FACTS_OF_ONE = _facts_select().where(Record.household_id == sa.bindparam("household_id"))
         session = db.session
-        session.flush()
+        if session.autoflush:  # as the session's own execute would (not inside `no_autoflush`)
+            session.flush()
         return {ids[0]: [_fact(row) for row in session.connection().execute(_FACTS_OF_ONE,
                                                                             {"household_id": ids[0]})]}
     out: dict[int, list[RecordFact]] = {hid: [] for hid in ids}
