@@ -95,6 +95,11 @@ def _actor():
     return None, "system"
 
 
+def _entry_dt():
+    """An entry's time: now, to the second (what the chain hashes) — staged or written at once alike."""
+    return get_clock().now_utc().replace(microsecond=0)
+
+
 def record(action: str, object_type: str, object_id=None, *, household_id=None, region_code=None,
            before: dict | None = None, after: dict | None = None, actor=None) -> AuditEntry:
     """Stage one entry in the caller's transaction; it is numbered, chained and written when that transaction
@@ -115,7 +120,7 @@ def record(action: str, object_type: str, object_id=None, *, household_id=None, 
         h = session.get(Household, household_id)
         region_code = h.region_code if h is not None else None
     entry = AuditEntry(
-        dt=get_clock().now_utc().replace(microsecond=0),
+        dt=_entry_dt(),
         actor_id=actor_id, actor_label=actor_label, action=action, object_type=object_type,
         object_id=None if object_id is None else str(object_id), household_id=household_id,
         region_code=region_code, before=before, after=after)
@@ -211,7 +216,7 @@ def log_read_with(table: sa.Table, row: dict, action: str, object_type: str, *, 
         record(action, object_type, row_id, household_id=household_id, region_code=region_code, after=after,
                actor=actor)
         return row_id
-    entry = {"dt": get_clock().now_utc().replace(microsecond=0), "actor_id": actor[0], "actor_label": actor[1],
+    entry = {"dt": _entry_dt(), "actor_id": actor[0], "actor_label": actor[1],
              "action": action, "object_type": object_type, "household_id": household_id,
              "region_code": region_code, "before": None, "after": after, "seq": None, "prev_hash": None,
              "hash": None}
